@@ -1,0 +1,16 @@
+/* CDSP — the C DSP core of DJCore. Umbrella header. */
+#ifndef CDSP_H
+#define CDSP_H
+#include "status.h"
+#include "ring.h"
+#include "ramp.h"
+#include "biquad.h"
+#include "eq3.h"
+#include "filter.h"
+#include "limiter.h"
+#include "track.h"
+#include "deck.h"
+#include "mixer.h"
+#include "engine.h"
+#include "audiofile.h"
+#endif

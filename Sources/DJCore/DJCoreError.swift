@@ -1,0 +1,62 @@
+import CDSP
+
+/// Errors DJCore reports. Every case carries enough to tell a user what is wrong and where.
+public enum DJCoreError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A track could not be loaded: which file, what kind of failure, and libsndfile's own words.
+    case trackLoad(path: String, reason: TrackLoadFailure, detail: String)
+    /// An output file could not be written.
+    case fileWrite(path: String, detail: String)
+    /// A command or setting was out of range or named something that does not exist.
+    case invalidArgument(String)
+    /// The command ring was full: the audio thread is not taking commands (stalled or not started).
+    case commandQueueFull
+    /// The C core refused to build an object with these settings.
+    case engineCreate(String)
+
+    public var description: String {
+        switch self {
+        case let .trackLoad(path, reason, detail): return "\(path): \(reason.rawValue): \(detail)"
+        case let .fileWrite(path, detail): return "\(path): \(detail)"
+        case let .invalidArgument(m): return m
+        case .commandQueueFull: return "the engine's command queue is full (is the audio thread running?)"
+        case let .engineCreate(m): return "cannot create the engine: \(m)"
+        }
+    }
+}
+
+/// Why a track failed to load.
+public enum TrackLoadFailure: String, Sendable, Codable {
+    case notFound = "file not found"
+    case unreadable = "cannot be read"
+    case unsupported = "unsupported format"
+    case corrupt = "corrupt"
+    case truncated = "truncated"
+    case empty = "no audio"
+    case tooLong = "too long"
+    case other = "cannot be loaded"
+
+    init(_ s: cdsp_status) {
+        switch s {
+        case CDSP_ERR_FILE_NOT_FOUND: self = .notFound
+        case CDSP_ERR_FILE_UNREADABLE: self = .unreadable
+        case CDSP_ERR_FILE_UNSUPPORTED: self = .unsupported
+        case CDSP_ERR_FILE_CORRUPT: self = .corrupt
+        case CDSP_ERR_FILE_TRUNCATED: self = .truncated
+        case CDSP_ERR_FILE_EMPTY: self = .empty
+        case CDSP_ERR_TOO_LONG: self = .tooLong
+        default: self = .other
+        }
+    }
+}
+
+extension cdsp_status {
+    var message: String { String(cString: cdsp_status_string(self)) }
+}
+
+/// Calls a C function that fills a message buffer and returns the message as a String.
+func withMessageBuffer<T>(_ body: (UnsafeMutablePointer<CChar>, Int) -> T) -> (T, String) {
+    var buffer = [CChar](repeating: 0, count: 512)
+    let result = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+    let message = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    return (result, message)
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct DJD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "djd",
+        abstract: "DJCore: a real-time DJ engine for Linux.",
+        discussion: "Licence: GPL-3.0-or-later.",
+        subcommands: [RenderCommand.self]
+    )
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it on a fresh clone:
+#  1. the real-time safety tests again, in a build linked with clang's RealtimeSanitizer
+#     (any malloc, free, lock or blocking call on the render path aborts the run);
+#  2. every test (swift test), whose summary ends the output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== real-time safety under RealtimeSanitizer (.build-rtsan)"
+swift test --scratch-path .build-rtsan \
+    -Xswiftc -Xclang-linker -Xswiftc -fsanitize=realtime -Xcc -DCRTCHECK_RTSAN \
+    --filter "RealtimeSafety"
+echo "== all tests"
+swift test
