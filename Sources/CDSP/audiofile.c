@@ -67,6 +67,25 @@ static int looks_like_audio(const char *path)
     return b[0] == 0xFF && (b[1] & 0xE0) == 0xE0; /* MPEG audio frame sync */
 }
 
+/* 1 if the file starts with text (no NUL, almost all printable in its first 512 bytes). Every audio
+ * container has binary bytes (sizes, versions) within its first bytes, so this never rejects audio;
+ * it spares a text file the MP3 probe, whose decoder prints notes on stderr. */
+static int looks_like_text(const char *path)
+{
+    unsigned char b[512];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (n == 0) return 0;
+    size_t printable = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == 0) return 0;
+        if (b[i] >= 0x20 || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') printable++;
+    }
+    return printable * 100 >= n * 98;
+}
+
 /* Opens for reading with a classified error. */
 static SNDFILE *open_read(const char *path, SF_INFO *sfi, cdsp_status *st, char *msg, size_t msg_len)
 {
@@ -90,6 +109,11 @@ static SNDFILE *open_read(const char *path, SF_INFO *sfi, cdsp_status *st, char 
     if (sb.st_size == 0) {
         *st = CDSP_ERR_FILE_EMPTY;
         say(msg, msg_len, "the file is empty (0 bytes)");
+        return NULL;
+    }
+    if (looks_like_text(path)) {
+        *st = CDSP_ERR_FILE_UNSUPPORTED;
+        say(msg, msg_len, "not an audio file: it is text");
         return NULL;
     }
     SNDFILE *f = sf_open(path, SFM_READ, sfi);
@@ -230,7 +254,7 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
     fill_info(&sfi, info);
     if (log_says_truncated(f)) {
         sf_close(f);
-        say(msg, msg_len, "truncated: the data chunk is shorter than the header says (an incomplete copy or download?)");
+        say(msg, msg_len, "the data chunk is shorter than the header says (an incomplete copy or download?)");
         return CDSP_ERR_FILE_TRUNCATED;
     }
     int ch = sfi.channels;
@@ -290,7 +314,7 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
     free(block);
     if (declared > 0 && got < declared) {
         free(stereo);
-        say(msg, msg_len, "truncated or damaged: decoding stopped at %.2f s of %.2f s (libsndfile: %s)",
+        say(msg, msg_len, "decoding stopped at %.2f s of %.2f s: the file is cut short or damaged (libsndfile: %s)",
             (double)got / sfi.samplerate, (double)declared / sfi.samplerate, why);
         return CDSP_ERR_FILE_TRUNCATED;
     }

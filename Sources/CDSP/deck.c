@@ -31,6 +31,10 @@ struct cdsp_deck {
     int64_t cue;
     int64_t loop_in, loop_out;
     int loop_active;
+    /* A seek while audible crossfades: the old position keeps sounding, fading out, while the new one
+     * fades in. The fading reader interpolates linearly (it lasts declick_frames only). */
+    double ghost_pos, ghost_step;
+    cdsp_ramp ghost_gain;
 };
 
 cdsp_deck_config cdsp_deck_config_default(uint32_t sample_rate, uint32_t max_block)
@@ -57,6 +61,7 @@ cdsp_deck *cdsp_deck_create(const cdsp_deck_config *cfg, cdsp_status *err)
     d->scratch = calloc(2 * PRIME_FRAMES, sizeof(float));
     if (!d->src || !d->feed_buf || !d->scratch) goto fail;
     cdsp_ramp_init(&d->gate, 0.0f);
+    cdsp_ramp_init(&d->ghost_gain, 0.0f);
     cdsp_ramp_d_init(&d->rate, 1.0);
     d->cell_rate = 1.0;
     if (err) *err = CDSP_OK;
@@ -84,6 +89,7 @@ const cdsp_track *cdsp_deck_load(cdsp_deck *d, const cdsp_track *track, double p
     d->track = track;
     d->playing = d->stopping = 0;
     cdsp_ramp_init(&d->gate, 0.0f);
+    cdsp_ramp_init(&d->ghost_gain, 0.0f);
     d->pos = position == position ? position : 0.0;
     d->cue = 0;
     d->loop_in = d->loop_out = 0;
@@ -117,6 +123,14 @@ void cdsp_deck_pause(cdsp_deck *d)
 void cdsp_deck_seek(cdsp_deck *d, double position)
 {
     if (!(position == position)) return;
+    if (d->playing && d->cfg.declick_frames > 0 && d->gate.value > 0.0f) {
+        d->ghost_pos = d->pos;
+        d->ghost_step = d->varispeed ? d->cell_rate : 1.0;
+        cdsp_ramp_init(&d->ghost_gain, d->gate.value);
+        cdsp_ramp_set(&d->ghost_gain, 0.0f, d->cfg.declick_frames);
+        cdsp_ramp_init(&d->gate, 0.0f);
+        if (!d->stopping) cdsp_ramp_set(&d->gate, 1.0f, d->cfg.declick_frames);
+    }
     d->pos = position;
     d->need_prime = 1;
 }
@@ -255,18 +269,36 @@ static void choose_mode(cdsp_deck *d)
 
 /* Per-frame bookkeeping shared by both paths: gate, position, loop wrap, end, stop.
  * Returns 0 to go on, 1 when the track ended, 2 when the pause fade finished. */
+/* The fading-out reader of a seek crossfade: linear interpolation at ghost_pos. */
+static inline void add_ghost(cdsp_deck *d, float *frame)
+{
+    float gg = cdsp_ramp_next(&d->ghost_gain);
+    double p = d->ghost_pos;
+    int64_t i = (int64_t)floor(p);
+    float t = (float)(p - (double)i);
+    const float *fr = d->track->frames;
+    int64_t len = d->track->length;
+    float l0 = 0, r0 = 0, l1 = 0, r1 = 0;
+    if (i >= 0 && i < len) { l0 = fr[2 * i]; r0 = fr[2 * i + 1]; }
+    if (i + 1 >= 0 && i + 1 < len) { l1 = fr[2 * i + 2]; r1 = fr[2 * i + 3]; }
+    frame[0] += gg * (l0 + t * (l1 - l0));
+    frame[1] += gg * (r0 + t * (r1 - r0));
+    d->ghost_pos += d->ghost_step;
+}
+
 static inline int advance(cdsp_deck *d, float *frame, double step)
 {
     float g = cdsp_ramp_next(&d->gate);
     frame[0] *= g;
     frame[1] *= g;
+    if (d->ghost_gain.remaining) add_ghost(d, frame);
     cdsp_ramp_d_next(&d->rate);
     double prev = d->pos;
     d->pos += step;
     if (d->loop_active && prev < (double)d->loop_out && d->pos >= (double)d->loop_out)
         d->pos -= (double)(d->loop_out - d->loop_in);
     if (d->pos >= (double)d->track->length) return 1;
-    if (d->stopping && g == 0.0f && !cdsp_ramp_active(&d->gate)) return 2;
+    if (d->stopping && g == 0.0f && !cdsp_ramp_active(&d->gate) && !d->ghost_gain.remaining) return 2;
     return 0;
 }
 
@@ -303,6 +335,7 @@ int cdsp_deck_render(cdsp_deck *d, float *out, uint32_t frames, uint64_t now)
         if (stop) {
             d->playing = d->stopping = 0;
             cdsp_ramp_init(&d->gate, 0.0f);
+            cdsp_ramp_init(&d->ghost_gain, 0.0f);
             d->need_prime = 1;
             if (stop == 1) ended = 1;
         }
@@ -329,3 +362,5 @@ void cdsp_deck_info_get(const cdsp_deck *d, cdsp_deck_info *info)
     info->has_track = d->track != NULL;
     info->varispeed = d->varispeed;
 }
+
+int cdsp_deck_audible(const cdsp_deck *d) { return d->playing && d->track != NULL; }

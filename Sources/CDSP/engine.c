@@ -10,7 +10,7 @@
 #define CDSP_HAVE_MXCSR 1
 #endif
 
-enum { RETIRE_BACKLOG = 64 };
+enum { RETIRE_BACKLOG = 64, IDLE_CELL = 1024 };
 
 struct cdsp_engine {
     cdsp_engine_config cfg;
@@ -24,6 +24,14 @@ struct cdsp_engine {
     uint32_t npending;
     uint64_t periods, applied, dropped;
     uint64_t dropped_unreported;
+    /* Idle channels skip their EQ and filter. The decision is taken only at the start of each IDLE_CELL-frame
+     * cell of absolute engine time (segments are cut there), from "was the deck audible anywhere in the
+     * last cells": a deck only starts at a command frame, so that fact does not depend on how time was cut
+     * into periods, and neither does the output. */
+    uint32_t silent_cells[CDSP_ENGINE_MAX_DECKS]; /* whole cells in a row without sound */
+    int cell_audible[CDSP_ENGINE_MAX_DECKS];      /* sound in the current cell */
+    int skipped[CDSP_ENGINE_MAX_DECKS];           /* strip skipped: reset before use */
+    uint32_t skip_after_cells;                    /* > 1 s: EQ and filter tails are far below -100 dB */
     const void *retired[RETIRE_BACKLOG];
     uint32_t nretired;
     /* the audio clock, readable anywhere */
@@ -92,6 +100,8 @@ cdsp_engine *cdsp_engine_create(const cdsp_engine_config *cfg, cdsp_status *err)
         st = CDSP_ERR_NO_MEMORY;
         goto fail;
     }
+    e->skip_after_cells = cfg->sample_rate / IDLE_CELL + 1;
+    for (uint32_t i = 0; i < CDSP_ENGINE_MAX_DECKS; i++) e->cell_audible[i] = 1;
     atomic_init(&e->frame, 0);
     e->back = 0;
     e->front = 1;
@@ -311,12 +321,28 @@ static void render_block(cdsp_engine *e, float *master, float *cue, uint32_t fra
         uint64_t now = start + done;
         while (head < e->npending && e->pending[head].frame <= now) apply(e, &e->pending[head++], now);
         uint64_t seg_end = head < e->npending && e->pending[head].frame < end ? e->pending[head].frame : end;
+        uint64_t cell_end = (now / IDLE_CELL + 1) * IDLE_CELL;
+        if (cell_end < seg_end) seg_end = cell_end;
         uint32_t seg = (uint32_t)(seg_end - now);
+        int cell_start = now % IDLE_CELL == 0;
         float *bufs[CDSP_ENGINE_MAX_DECKS] = {0};
         for (uint32_t i = 0; i < e->cfg.decks; i++) {
+            if (cell_start) {
+                e->silent_cells[i] = e->cell_audible[i] ? 0 : e->silent_cells[i] + 1;
+                e->cell_audible[i] = 0;
+                if (e->silent_cells[i] >= e->skip_after_cells) e->skipped[i] = 1;
+            }
+            /* A deck only starts at a command, i.e. at a segment start: silent now = silent all segment. */
+            if (cdsp_deck_audible(e->deck[i])) {
+                e->cell_audible[i] = 1;
+                if (e->skipped[i]) {
+                    cdsp_mixer_reset_channel(e->mixer, i);
+                    e->skipped[i] = 0;
+                }
+            }
             if (cdsp_deck_render(e->deck[i], e->deck_buf[i], seg, now))
                 emit(e, CDSP_EVENT_TRACK_END, i, seg_end, 0, NULL);
-            bufs[i] = e->deck_buf[i];
+            bufs[i] = e->skipped[i] ? NULL : e->deck_buf[i];
         }
         cdsp_mixer_process(e->mixer, bufs, seg, master + 2 * (size_t)done, cue ? cue + 2 * (size_t)done : NULL);
         done += seg;

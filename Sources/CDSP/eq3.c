@@ -12,14 +12,21 @@ static const double BW4_Q[2] = {0.54119610014619698, 1.3065629648763766};
 
 enum { LR8 = 4 }; /* biquads per LR8 low- or high-pass */
 
-typedef struct channel_state {
-    cdsp_biquad_state lp1[LR8], hp1[LR8], lp2[LR8], hp2[LR8], ap2[2];
-} channel_state;
+/* Left and right run through the same coefficients in the two lanes of one vector (clang vector
+ * extension): half the instructions of two scalar passes, same arithmetic per lane. */
+typedef float f2 __attribute__((ext_vector_type(2)));
+typedef struct bq2 {
+    f2 z1, z2;
+} bq2;
+
+typedef struct stereo_state {
+    bq2 lp1[LR8], hp1[LR8], lp2[LR8], hp2[LR8], ap2[2];
+} stereo_state;
 
 struct cdsp_eq3 {
     cdsp_eq3_config cfg;
     cdsp_biquad_coefs lp1[LR8], hp1[LR8], lp2[LR8], hp2[LR8], ap2[2];
-    channel_state ch[2];
+    stereo_state st;
     cdsp_ramp gain[3];
     float user_gain[3];
     int kill[3];
@@ -69,7 +76,7 @@ void cdsp_eq3_destroy(cdsp_eq3 *eq) { free(eq); }
 
 void cdsp_eq3_reset(cdsp_eq3 *eq)
 {
-    memset(eq->ch, 0, sizeof eq->ch);
+    memset(&eq->st, 0, sizeof eq->st);
     for (int b = 0; b < 3; b++) cdsp_ramp_init(&eq->gain[b], eq->kill[b] ? 0.0f : eq->user_gain[b]);
 }
 
@@ -97,26 +104,31 @@ void cdsp_eq3_set_kill(cdsp_eq3 *eq, cdsp_eq3_band band, int kill, uint32_t ramp
 float cdsp_eq3_gain(const cdsp_eq3 *eq, cdsp_eq3_band band) { return (unsigned)band > 2 ? 0 : eq->user_gain[band]; }
 int cdsp_eq3_kill(const cdsp_eq3 *eq, cdsp_eq3_band band) { return (unsigned)band > 2 ? 0 : eq->kill[band]; }
 
-static inline float chain(const cdsp_biquad_coefs *c, cdsp_biquad_state *s, int n, float x)
+static inline f2 chain(const cdsp_biquad_coefs *c, bq2 *s, int n, f2 x)
 {
-    for (int i = 0; i < n; i++) x = cdsp_biquad_tick(&c[i], &s[i], x);
+    for (int i = 0; i < n; i++) {
+        f2 y = c[i].b0 * x + s[i].z1;
+        s[i].z1 = c[i].b1 * x - c[i].a1 * y + s[i].z2;
+        s[i].z2 = c[i].b2 * x - c[i].a2 * y;
+        x = y;
+    }
     return x;
 }
 
 void cdsp_eq3_process(cdsp_eq3 *eq, float *buf, uint32_t frames)
 {
+    stereo_state *s = &eq->st;
     for (uint32_t i = 0; i < frames; i++) {
         float gl = cdsp_ramp_next(&eq->gain[0]);
         float gm = cdsp_ramp_next(&eq->gain[1]);
         float gh = cdsp_ramp_next(&eq->gain[2]);
-        for (int c = 0; c < 2; c++) {
-            channel_state *s = &eq->ch[c];
-            float x = buf[2 * i + c];
-            float low = chain(eq->ap2, s->ap2, 2, chain(eq->lp1, s->lp1, LR8, x));
-            float rest = chain(eq->hp1, s->hp1, LR8, x);
-            float mid = chain(eq->lp2, s->lp2, LR8, rest);
-            float high = chain(eq->hp2, s->hp2, LR8, rest);
-            buf[2 * i + c] = gl * low + gm * mid + gh * high;
-        }
+        f2 x = {buf[2 * i], buf[2 * i + 1]};
+        f2 low = chain(eq->ap2, s->ap2, 2, chain(eq->lp1, s->lp1, LR8, x));
+        f2 rest = chain(eq->hp1, s->hp1, LR8, x);
+        f2 mid = chain(eq->lp2, s->lp2, LR8, rest);
+        f2 high = chain(eq->hp2, s->hp2, LR8, rest);
+        f2 y = gl * low + gm * mid + gh * high;
+        buf[2 * i] = y.x;
+        buf[2 * i + 1] = y.y;
     }
 }

@@ -9,14 +9,16 @@
 #define DEAD_ZONE 0.05f
 
 typedef struct svf_coefs { float k, a1, a2, a3; } svf_coefs;
-typedef struct svf_state { float ic1, ic2; } svf_state;
+/* Left and right in the two lanes of one vector (clang vector extension). */
+typedef float f2 __attribute__((ext_vector_type(2)));
+typedef struct svf_state { f2 ic1, ic2; } svf_state;
 
 struct cdsp_filter {
     cdsp_filter_config cfg;
     cdsp_ramp knob;
     float q;
     svf_coefs c[2];
-    svf_state s[2][2]; /* [channel][stage] */
+    svf_state s[2]; /* per stage, both channels */
     float wet;
     int highpass;
 };
@@ -107,11 +109,11 @@ void cdsp_filter_set_resonance(cdsp_filter *f, float q)
 
 float cdsp_filter_knob(const cdsp_filter *f) { return f->knob.target; }
 
-static inline float svf_tick(const svf_coefs *c, svf_state *s, float v0, int highpass)
+static inline f2 svf_tick(const svf_coefs *c, svf_state *s, f2 v0, int highpass)
 {
-    float v3 = v0 - s->ic2;
-    float v1 = c->a1 * s->ic1 + c->a2 * v3;
-    float v2 = s->ic2 + c->a2 * s->ic1 + c->a3 * v3;
+    f2 v3 = v0 - s->ic2;
+    f2 v1 = c->a1 * s->ic1 + c->a2 * v3;
+    f2 v2 = s->ic2 + c->a2 * s->ic1 + c->a3 * v3;
     s->ic1 = 2.0f * v1 - s->ic1;
     s->ic2 = 2.0f * v2 - s->ic2;
     return highpass ? v0 - c->k * v1 - v2 : v2;
@@ -121,18 +123,15 @@ void cdsp_filter_process(cdsp_filter *f, float *buf, uint32_t frames)
 {
     for (uint32_t i = 0; i < frames; i++) {
         if (cdsp_ramp_active(&f->knob)) design(f, cdsp_ramp_next(&f->knob));
+        f2 x = {buf[2 * i], buf[2 * i + 1]};
         if (f->wet == 0.0f) {
             /* Bypass, but keep the state following the input so that leaving the centre is smooth. */
-            for (int ch = 0; ch < 2; ch++) {
-                float x = buf[2 * i + ch];
-                svf_tick(&f->c[1], &f->s[ch][1], svf_tick(&f->c[0], &f->s[ch][0], x, 0), 0);
-            }
+            svf_tick(&f->c[1], &f->s[1], svf_tick(&f->c[0], &f->s[0], x, 0), 0);
             continue;
         }
-        for (int ch = 0; ch < 2; ch++) {
-            float x = buf[2 * i + ch];
-            float y = svf_tick(&f->c[1], &f->s[ch][1], svf_tick(&f->c[0], &f->s[ch][0], x, f->highpass), f->highpass);
-            buf[2 * i + ch] = x + f->wet * (y - x);
-        }
+        f2 y = svf_tick(&f->c[1], &f->s[1], svf_tick(&f->c[0], &f->s[0], x, f->highpass), f->highpass);
+        y = x + f->wet * (y - x);
+        buf[2 * i] = y.x;
+        buf[2 * i + 1] = y.y;
     }
 }

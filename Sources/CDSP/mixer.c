@@ -183,6 +183,13 @@ void cdsp_mixer_set_cue_gain(cdsp_mixer *m, float g, uint32_t r)
 {
     cdsp_ramp_set(&m->cue_gain, clampf(g, 0, CDSP_MIXER_MAX_GAIN), r);
 }
+void cdsp_mixer_reset_channel(cdsp_mixer *m, uint32_t ch)
+{
+    if (!CH_OK(m, ch)) return;
+    cdsp_eq3_reset(m->ch[ch].eq);
+    cdsp_filter_reset(m->ch[ch].filter);
+}
+
 void cdsp_mixer_set_limiter_ceiling(cdsp_mixer *m, float db) { cdsp_limiter_set_ceiling(m->limiter, db); }
 
 static inline void meter_tick(meter_state *s, float l, float r, float fall, float coef)

@@ -21,6 +21,9 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Output format: \(AudioFileFormat.allCases.map(\.rawValue).joined(separator: ", ")). Default: from the extension (WAV: 24-bit).")
     var format: String?
 
+    @Option(name: .customLong("cue-output"), help: "Also write the cue (headphone) bus to this file.")
+    var cueOutput: String?
+
     @Option(help: "Frames per render period (1 ... 4096). The output is identical for any value.")
     var period: Int = 256
 
@@ -41,7 +44,7 @@ struct RenderCommand: ParsableCommand {
             let mixFile = try MixFile.load(path: mix)
             let renderer = MixRenderer(mix: mixFile, periodFrames: period)
             let started = Date()
-            let summary = try renderer.render(to: output, format: fmt) { done, total in
+            let summary = try renderer.render(to: output, format: fmt, cueOutput: cueOutput) { done, total in
                 guard terminal else { return }
                 let wall = Date().timeIntervalSince(started)
                 let speed = wall > 0 ? done / wall : 0

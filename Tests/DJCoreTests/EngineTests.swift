@@ -15,6 +15,15 @@ struct EngineTests {
         #expect(abs(f - 462) <= 0.5, "measured \(f) Hz")
     }
 
+    @Test func a_rate_applies_from_its_frame_on_so_positions_are_exact() throws {
+        let engine = try Engine()
+        let ctx = try RenderContext(engine: engine, periodFrames: 1000)
+        let t = try Track(interleavedStereo: TestAudio.noise(seconds: 3), sampleRate: 48000)
+        try engine.send([.load(deck: 1, track: t), .rate(deck: 1, 0.96875), .play(deck: 1)])
+        for _ in 0..<48 { ctx.renderPeriod() }
+        #expect(abs(engine.state().decks[0].position - 48000 * 0.96875) < 1e-6)
+    }
+
     @Test func rate_changes_every_period_do_not_click() throws {
         // A pitch-bend wobble: a new rate every 256-frame period. The output of a pure tone must stay a
         // smooth sine: no sample-to-sample jump beyond what the highest instantaneous frequency allows.
@@ -190,5 +199,44 @@ struct EngineTests {
         cfg = EngineConfiguration()
         cfg.eqLowMidHz = 5000
         #expect { try Engine(configuration: cfg) } throws: { ($0 as? DJCoreError)?.description.contains("EQ crossovers") == true }
+    }
+}
+
+@Suite("Engine: declicking")
+struct DeclickTests {
+    /// Largest sample-to-sample step of the left channel over frames [from, to).
+    func largestStep(_ x: [Float], from: Int, to: Int) -> Float {
+        var m: Float = 0
+        for i in from..<to { m = max(m, abs(x[2 * (i + 1)] - x[2 * i])) }
+        return m
+    }
+
+    @Test func seek_while_playing_crossfades_instead_of_clicking() throws {
+        // A 200 Hz tone; seek to a point half a period out of phase: an unfaded jump is a step of ~2 x amplitude.
+        let track = try Track(interleavedStereo: TestAudio.sine(200, seconds: 4, amplitude: 0.5), sampleRate: 48000)
+        func render(declick: Int) throws -> [Float] {
+            var cfg = EngineConfiguration()
+            cfg.declickFrames = declick
+            return try renderEngine(config: cfg, seconds: 1, timeline: [
+                TimedCommand(frame: 0, command: .load(deck: 1, track: track)),
+                TimedCommand(frame: 0, command: .play(deck: 1)),
+                TimedCommand(frame: 24_060, command: .seek(deck: 1, frame: 96_180)), // 24060 = peak; 96180 = trough
+            ])
+        }
+        let smooth = largestStep(try render(declick: 96), from: 23_000, to: 26_000)
+        let hard = largestStep(try render(declick: 0), from: 23_000, to: 26_000)
+        #expect(hard > 0.5, "the unfaded jump should be a step: \(hard)")
+        #expect(smooth < 0.05, "a 200 Hz sine at 0.5 steps 0.013 per sample; the crossfade adds little: \(smooth)")
+    }
+
+    @Test func seek_under_varispeed_crossfades_too() throws {
+        let track = try Track(interleavedStereo: TestAudio.sine(200, seconds: 4, amplitude: 0.5), sampleRate: 48000)
+        let out = try renderEngine(seconds: 1, timeline: [
+            TimedCommand(frame: 0, command: .load(deck: 1, track: track)),
+            TimedCommand(frame: 0, command: .rate(deck: 1, 1.1, .immediate)),
+            TimedCommand(frame: 0, command: .play(deck: 1)),
+            TimedCommand(frame: 24_011, command: .jumpToCue(deck: 1)),
+        ])
+        #expect(largestStep(out, from: 23_000, to: 26_000) < 0.05)
     }
 }

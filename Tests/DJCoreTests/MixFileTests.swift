@@ -45,6 +45,13 @@ struct MixFileTests {
         expectError(head + #"{"at": 0, "action": "loop", "deck": 1, "start": 4, "end": 2}]}"#, at: "timeline[0].end", containing: "after start")
     }
 
+    @Test func comments_are_allowed_and_track_paths_are_normalised() throws {
+        let mix = try parse(#"{"comment": "set for friday", "tracks": {"a": "../music/./a.wav"}, "timeline": [{"at": 0, "action": "play", "deck": 1, "comment": "go"}]}"#,
+                            base: "/srv/mixes")
+        #expect(mix.tracks["a"] == "/srv/music/a.wav")
+        #expect(mix.timeline.count == 1)
+    }
+
     @Test func times_accept_seconds_and_minutes_colon_seconds() throws {
         let mix = try parse(head + #"{"at": "1:05.5", "action": "play", "deck": 1}, {"at": 2.25, "action": "crossfader", "value": 1, "over": 4}]}"#)
         #expect(mix.timeline.map(\.at) == [65.5, 2.25])

@@ -64,7 +64,7 @@ struct TrackLoadingTests {
         expectLoadError(file("garbage.wav"), .unsupported, mentioning: "not an audio file")
 
         FileManager.default.createFile(atPath: file("text.mp3"), contents: Data("this is not music\n".utf8))
-        expectLoadError(file("text.mp3"), .unsupported)
+        expectLoadError(file("text.mp3"), .unsupported, mentioning: "it is text")
 
         try TestAudio.write(TestAudio.sine(500, seconds: 2), to: file("whole.wav"), format: .wav16)
         let whole = try Data(contentsOf: URL(fileURLWithPath: file("whole.wav")))

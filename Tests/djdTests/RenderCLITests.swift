@@ -49,8 +49,11 @@ struct RenderCLITests {
         let mix = #"{"tracks": {"t": "t.wav"}, "timeline": [{"at": 0, "action": "load", "deck": 1, "track": "t"}, {"at": 0.5, "action": "play", "deck": 1}]}"#
         try mix.write(to: dir.appendingPathComponent("m.json"), atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("o.wav").path
-        let r = try runDJD(["render", dir.appendingPathComponent("m.json").path, "-o", out, "--format", "wav16"])
+        let cue = dir.appendingPathComponent("cue.wav").path
+        let r = try runDJD(["render", dir.appendingPathComponent("m.json").path, "-o", out, "--format", "wav16",
+                            "--cue-output", cue])
         #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: cue))
         #expect(r.stdout.contains("0:01.6 at 48000 Hz"), "\(r.stdout)")
         let size = try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int ?? 0
         #expect(size == 44 + Int(1.55 * 48000) * 4)

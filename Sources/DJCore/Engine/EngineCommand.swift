@@ -53,7 +53,8 @@ public enum EngineCommand: Sendable {
     /// Sets the cue point; `nil` takes the deck's current position.
     case setCue(deck: Int, frame: Int64?)
     case jumpToCue(deck: Int)
-    /// Playback rate 0.5 ... 2.0 (speed and pitch together, like a turntable).
+    /// Playback rate 0.5 ... 2.0 (speed and pitch together, like a turntable). `.standard` applies it at
+    /// once (a rate step does not click); give `.frames(n)` for a glide.
     case rate(deck: Int, Double, Ramp = .standard)
     case loop(deck: Int, start: Int64, end: Int64)
     case loopIn(deck: Int, frame: Int64?)
@@ -164,7 +165,10 @@ extension EngineCommand {
         case let .seek(_, f): set(CDSP_CMD_SEEK, value: try finite(f, "seek position"))
         case let .setCue(_, f): set(CDSP_CMD_CUE_SET, value: f == nil ? 1 : 0, a: f ?? -1)
         case .jumpToCue: set(CDSP_CMD_CUE_JUMP)
-        case let .rate(_, r, rp): set(CDSP_CMD_RATE, value: try within(r, 0.5...2.0, "rate"), ramp: try ramp(rp))
+        case let .rate(_, r, rp):
+            // A rate step cannot click (the waveform stays continuous), and beat-matching arithmetic wants
+            // the new rate from the command's frame on: `.standard` means "at once" for rates.
+            set(CDSP_CMD_RATE, value: try within(r, 0.5...2.0, "rate"), ramp: rp == .standard ? 0 : try ramp(rp))
         case let .loop(_, s, e):
             guard s >= 0, e > s else { throw DJCoreError.invalidArgument("loop needs 0 <= start < end, got \(s) ..< \(e)") }
             set(CDSP_CMD_LOOP_SET, a: s, b: e)

@@ -31,8 +31,10 @@ public struct MixFile: Sendable {
             let exists = FileManager.default.fileExists(atPath: path)
             throw MixFileError(location: path, message: exists ? "cannot read the file" : "no such file")
         }
-        let base = (path as NSString).deletingLastPathComponent
-        return try parse(data: data, baseDirectory: base.isEmpty ? "." : base, name: path)
+        let absolute = path.hasPrefix("/") ? path
+            : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        let base = ((absolute as NSString).standardizingPath as NSString).deletingLastPathComponent
+        return try parse(data: data, baseDirectory: base, name: path)
     }
 
     public static func parse(data: Data, baseDirectory: String, name: String = "mix") throws -> MixFile {
@@ -70,7 +72,7 @@ private struct MixParser {
     let baseDirectory: String
 
     static let topKeys: Set<String> = ["format", "sampleRate", "decks", "duration", "tracks", "timeline",
-                                       "limiterCeilingDb", "crossfaderCurve", "varispeedQuality", "title"]
+                                       "limiterCeilingDb", "crossfaderCurve", "varispeedQuality", "title", "comment"]
 
     func parse(_ obj: [String: JSONValue]) throws -> MixFile {
         for key in obj.keys where !Self.topKeys.contains(key) {
@@ -102,7 +104,8 @@ private struct MixParser {
             guard case let .string(p) = value, !p.isEmpty else {
                 throw MixFileError(location: "tracks.\(name)", message: "must be a file path (a string)")
             }
-            tracks[name] = p.hasPrefix("/") ? p : (baseDirectory as NSString).appendingPathComponent(p)
+            let full = p.hasPrefix("/") ? p : (baseDirectory as NSString).appendingPathComponent(p)
+            tracks[name] = (full as NSString).standardizingPath
         }
         guard case let .array(tl)? = obj["timeline"] else {
             throw MixFileError(location: "timeline", message: obj["timeline"] == nil ? "missing: a list of actions" : "must be a list of actions")
@@ -147,7 +150,7 @@ private struct MixParser {
             throw MixFileError(location: "\(loc).action",
                                message: "unknown action '\(kind)' (known: \(Self.actionFields.keys.sorted().joined(separator: ", ")))")
         }
-        for key in a.keys where key != "action" && key != "at" && !fields.contains(key) {
+        for key in a.keys where key != "action" && key != "at" && key != "comment" && !fields.contains(key) {
             throw MixFileError(location: "\(loc).\(key)",
                                message: "not a field of '\(kind)' (it takes: \((["at"] + fields.sorted()).joined(separator: ", ")))")
         }

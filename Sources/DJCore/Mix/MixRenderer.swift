@@ -92,8 +92,9 @@ public struct MixRenderer {
         return out
     }
 
-    /// Renders to `output` (format guessed from the extension when nil).
-    public func render(to output: String, format: AudioFileFormat? = nil,
+    /// Renders the master to `output` (format guessed from the extension when nil), and the cue
+    /// (headphone) bus to `cueOutput` when given.
+    public func render(to output: String, format: AudioFileFormat? = nil, cueOutput: String? = nil,
                        progress: ((_ done: Double, _ total: Double) -> Void)? = nil) throws -> Summary {
         let tracks = try loadTracks()
         let engine = try Engine(configuration: mix.configuration)
@@ -101,14 +102,19 @@ public struct MixRenderer {
         let total = totalFrames(timeline: tl, tracks: tracks)
         let writer = try AudioFileWriter(path: output, sampleRate: mix.configuration.sampleRate,
                                          format: format ?? AudioFileFormat.guess(fromPath: output) ?? .wav24)
+        let cueWriter = try cueOutput.map {
+            try AudioFileWriter(path: $0, sampleRate: mix.configuration.sampleRate,
+                                format: format ?? AudioFileFormat.guess(fromPath: $0) ?? .wav24)
+        }
         var peak: Float = 0
         let started = Date()
         let renderer = try OfflineRenderer(engine: engine, periodFrames: periodFrames)
         let sr = Double(mix.configuration.sampleRate)
         var lastReport: UInt64 = 0
-        let events = try renderer.render(frames: total, timeline: tl, output: { master, _ in
+        let events = try renderer.render(frames: total, timeline: tl, output: { master, cue in
             for s in master { peak = max(peak, abs(s)) }
             try writer.write(master)
+            try cueWriter?.write(cue)
         }, progress: { done in
             if done - lastReport >= UInt64(sr) || done == total {
                 lastReport = done
@@ -116,6 +122,7 @@ public struct MixRenderer {
             }
         })
         try writer.close()
+        try cueWriter?.close()
         return Summary(frames: total, sampleRate: mix.configuration.sampleRate, peak: peak,
                        wallSeconds: Date().timeIntervalSince(started), events: events)
     }

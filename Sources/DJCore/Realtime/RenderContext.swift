@@ -35,7 +35,9 @@ public final class RenderContext: @unchecked Sendable {
         engine.render(master: master.baseAddress!, cue: cue.baseAddress!, frames: n)
     }
 
-    /// Renders a period of silence-free nothing: exercises every code path once outside real-time.
+    /// Calls the render path once with zero frames, so that the Swift side (metadata, the call into C)
+    /// is set up before a real-time region starts. The C render itself needs no warm-up: everything it
+    /// uses was allocated when the engine was created. It renders nothing and does not advance the clock.
     public func warmUp() {
         renderPeriod(frames: 0)
     }

@@ -9,7 +9,9 @@
  * not depend on how the caller cuts time into periods.
  * Positions are in track frames (engine rate) and may be negative (silence before the start).
  * Loops: [loop_in, loop_out) repeat exactly, sample for sample, while active.
- * Play and pause fade over `declick_frames` (default 96, 2 ms at 48 kHz) so they never click.
+ * Play and pause fade over `declick_frames` (default 96, 2 ms at 48 kHz) so they never click; a seek or
+ * cue jump while playing crossfades from the old position to the new one over the same time (the new
+ * position starts at the command's exact frame). Loop wraps are not faded: a loop repeats exactly.
  * Latency: 0 (the varispeed converter is zero-phase; the deck reads ahead of the output instead).
  *
  * All functions but create/destroy are Thread: audio, real-time safe (the engine calls them when a
@@ -85,6 +87,8 @@ void cdsp_deck_loop_reenter(cdsp_deck *d);
 int cdsp_deck_render(cdsp_deck *d, float *out, uint32_t frames, uint64_t now);
 
 void cdsp_deck_info_get(const cdsp_deck *d, cdsp_deck_info *info);
+/* 1 while the deck produces sound (playing or fading out), else 0: its output is then silence. */
+int cdsp_deck_audible(const cdsp_deck *d);
 
 #ifdef __cplusplus
 }

@@ -71,11 +71,16 @@ void cdsp_mixer_set_cue_mix(cdsp_mixer *m, float mix, uint32_t ramp_frames); /* 
 void cdsp_mixer_set_cue_gain(cdsp_mixer *m, float gain, uint32_t ramp_frames);
 void cdsp_mixer_set_limiter_ceiling(cdsp_mixer *m, float ceiling_db);
 
+/* Clears a channel's EQ and filter memory; their parameters jump to their targets. Used when a channel
+ * that was skipped (NULL input) comes back. */
+void cdsp_mixer_reset_channel(cdsp_mixer *m, uint32_t ch);
+
 /* Crossfader gains for a curve and position (pure). Thread: any. */
 void cdsp_xfader_gains(cdsp_xfader_curve c, float position, float *gain_a, float *gain_b);
 
 /* Mixes `frames` frames. `inputs[ch]` is channel ch's stereo interleaved signal (processed in place;
- * NULL = silent channel). `master` and `cue` receive stereo interleaved output (`cue` may be NULL). */
+ * NULL = a silent channel whose EQ and filter are not run: reset it with cdsp_mixer_reset_channel before
+ * giving it input again). `master` and `cue` receive stereo interleaved output (`cue` may be NULL). */
 void cdsp_mixer_process(cdsp_mixer *m, float *const *inputs, uint32_t frames, float *master, float *cue);
 
 void cdsp_mixer_channel_meter(const cdsp_mixer *m, uint32_t ch, cdsp_meter *out);

@@ -1,0 +1,24 @@
+// swift-tools-version: 6.1
+// DJCore benchmark suite (package-benchmark). A separate package so that the
+// benchmark dependency and its malloc interposer never reach the DJCore library.
+import PackageDescription
+
+let package = Package(
+    name: "DJCoreBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "DJCore", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "EngineBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "DJCore", package: "DJCore"),
+            ],
+            path: "Benchmarks/EngineBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)
