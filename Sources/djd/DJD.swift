@@ -6,6 +6,7 @@ struct DJD: ParsableCommand {
         commandName: "djd",
         abstract: "DJCore: a real-time DJ engine for Linux.",
         discussion: "Licence: GPL-3.0-or-later.",
+        version: "0.1.0",
         subcommands: [RenderCommand.self]
     )
 }

@@ -62,7 +62,8 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Sends several commands in order.
+    /// Sends several commands in order, all stamped with the same frame. Stops at the first refused
+    /// command and throws; the ones before it were sent.
     public func send(_ commands: [EngineCommand], at frame: UInt64? = nil) throws {
         for c in commands { try send(c, at: frame) }
     }
