@@ -167,7 +167,10 @@ void cdsp_deck_set_loop(cdsp_deck *d, int64_t loop_in, int64_t loop_out)
 void cdsp_deck_loop_in(cdsp_deck *d, int64_t frame)
 {
     d->loop_in = frame;
-    if (d->loop_active) clamp_loop(d);
+    if (d->loop_active) {
+        clamp_loop(d);
+        d->need_prime |= d->varispeed; /* the converter may already have wrapped to the old start */
+    }
 }
 
 void cdsp_deck_loop_out(cdsp_deck *d, int64_t frame) { cdsp_deck_set_loop(d, d->loop_in, frame); }

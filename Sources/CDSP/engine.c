@@ -10,7 +10,15 @@
 #define CDSP_HAVE_MXCSR 1
 #endif
 
-enum { RETIRE_BACKLOG = 64, IDLE_CELL = 1024 };
+enum { RETIRE_BACKLOG = 64, IDLE_CELL = 1024, DRAIN_PER_PERIOD = 1024 };
+
+/* A future command in the engine's queue: a binary min-heap on (frame, arrival), so commands for the same
+ * frame apply in the order they were sent, and any burst costs O(log n) per command on the audio thread. */
+typedef struct pending_cmd {
+    uint64_t frame;
+    uint64_t seq;
+    cdsp_cmd cmd;
+} pending_cmd;
 
 struct cdsp_engine {
     cdsp_engine_config cfg;
@@ -20,8 +28,9 @@ struct cdsp_engine {
     cdsp_ring *commands;
     cdsp_ring *events;
     /* audio side only */
-    cdsp_cmd *pending;         /* sorted by frame, arrival order kept among equals */
+    pending_cmd *pending;      /* min-heap on (frame, seq) */
     uint32_t npending;
+    uint64_t seq;
     uint64_t periods, applied, dropped;
     uint64_t dropped_unreported;
     /* Idle channels skip their EQ and filter. The decision is taken only at the start of each IDLE_CELL-frame
@@ -95,7 +104,7 @@ cdsp_engine *cdsp_engine_create(const cdsp_engine_config *cfg, cdsp_status *err)
     if (!e->commands) goto fail;
     e->events = cdsp_ring_create(cfg->event_capacity, sizeof(cdsp_event), &st);
     if (!e->events) goto fail;
-    e->pending = calloc(cfg->max_pending, sizeof(cdsp_cmd));
+    e->pending = calloc(cfg->max_pending, sizeof(pending_cmd));
     if (!e->pending) {
         st = CDSP_ERR_NO_MEMORY;
         goto fail;
@@ -209,19 +218,51 @@ static void flush_retired(cdsp_engine *e, uint64_t frame)
     }
 }
 
-/* Takes commands from the ring into the sorted pending list (stable among equal frames). */
+static inline int before(const pending_cmd *a, const pending_cmd *b)
+{
+    return a->frame < b->frame || (a->frame == b->frame && a->seq < b->seq);
+}
+
+static void heap_push(cdsp_engine *e, const pending_cmd *p)
+{
+    uint32_t i = e->npending++;
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (!before(p, &e->pending[parent])) break;
+        e->pending[i] = e->pending[parent];
+        i = parent;
+    }
+    e->pending[i] = *p;
+}
+
+static void heap_pop(cdsp_engine *e, pending_cmd *out)
+{
+    *out = e->pending[0];
+    pending_cmd last = e->pending[--e->npending];
+    uint32_t i = 0, n = e->npending;
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        const pending_cmd *best = &last;
+        if (l < n && before(&e->pending[l], best)) { m = l; best = &e->pending[l]; }
+        if (r < n && before(&e->pending[r], best)) m = r;
+        if (m == i) break;
+        e->pending[i] = e->pending[m];
+        i = m;
+    }
+    if (n) e->pending[i] = last;
+}
+
+/* Takes up to DRAIN_PER_PERIOD commands from the ring into the queue (a bound on the audio thread's
+ * work per period; the rest wait in the ring for the next period). */
 static void drain(cdsp_engine *e, uint64_t now)
 {
-    cdsp_cmd c;
-    while (e->npending < e->cfg.max_pending && cdsp_ring_read(e->commands, &c, 1) == 1) {
-        if (c.frame < now) c.frame = now;
-        uint32_t i = e->npending;
-        while (i > 0 && e->pending[i - 1].frame > c.frame) {
-            e->pending[i] = e->pending[i - 1];
-            i--;
-        }
-        e->pending[i] = c;
-        e->npending++;
+    pending_cmd p;
+    uint32_t taken = 0;
+    while (taken < DRAIN_PER_PERIOD && e->npending < e->cfg.max_pending && cdsp_ring_read(e->commands, &p.cmd, 1) == 1) {
+        p.frame = p.cmd.frame < now ? now : p.cmd.frame;
+        p.seq = e->seq++;
+        heap_push(e, &p);
+        taken++;
     }
     if (e->npending == e->cfg.max_pending && cdsp_ring_available(e->commands) > 0) {
         /* Not dropped: they stay in the ring and are taken as the queue empties. Report the pressure. */
@@ -295,7 +336,7 @@ static void publish(cdsp_engine *e, uint64_t frame)
     s->frame = frame;
     s->periods = e->periods;
     s->commands_applied = e->applied;
-    s->commands_dropped = e->dropped;
+    s->queue_full_periods = e->dropped;
     s->decks = e->cfg.decks;
     s->pending = e->npending;
     for (uint32_t i = 0; i < e->cfg.decks; i++) {
@@ -316,11 +357,15 @@ static void render_block(cdsp_engine *e, float *master, float *cue, uint32_t fra
     uint64_t end = start + frames;
     drain(e, start);
     flush_retired(e, start);
-    uint32_t head = 0, done = 0;
+    uint32_t done = 0;
     while (done < frames) {
         uint64_t now = start + done;
-        while (head < e->npending && e->pending[head].frame <= now) apply(e, &e->pending[head++], now);
-        uint64_t seg_end = head < e->npending && e->pending[head].frame < end ? e->pending[head].frame : end;
+        while (e->npending && e->pending[0].frame <= now) {
+            pending_cmd p;
+            heap_pop(e, &p);
+            apply(e, &p.cmd, now);
+        }
+        uint64_t seg_end = e->npending && e->pending[0].frame < end ? e->pending[0].frame : end;
         uint64_t cell_end = (now / IDLE_CELL + 1) * IDLE_CELL;
         if (cell_end < seg_end) seg_end = cell_end;
         uint32_t seg = (uint32_t)(seg_end - now);
@@ -346,10 +391,6 @@ static void render_block(cdsp_engine *e, float *master, float *cue, uint32_t fra
         }
         cdsp_mixer_process(e->mixer, bufs, seg, master + 2 * (size_t)done, cue ? cue + 2 * (size_t)done : NULL);
         done += seg;
-    }
-    if (head) {
-        memmove(e->pending, e->pending + head, (e->npending - head) * sizeof(cdsp_cmd));
-        e->npending -= head;
     }
     if (e->dropped_unreported) {
         emit(e, CDSP_EVENT_QUEUE_FULL, 0, start, (int64_t)e->dropped_unreported, NULL);

@@ -75,3 +75,23 @@ struct DeterminismTests {
         #expect(TestAudio.rms(out, from: 30_000, to: 40_000) > 0.05)
     }
 }
+
+@Suite("Command queue")
+struct CommandQueueTests {
+    @Test func commands_sent_out_of_order_apply_by_frame_and_in_sent_order_within_a_frame() throws {
+        let engine = try Engine()
+        let ctx = try RenderContext(engine: engine, periodFrames: 64)
+        let t = try Track(interleavedStereo: TestAudio.constant(0.5, seconds: 2), sampleRate: 48000)
+        try engine.send([.load(deck: 1, track: t), .play(deck: 1), .fader(deck: 1, 0, .immediate)])
+        // 2000 scheduled fader changes sent in reverse; two for each frame, the later-sent one must win.
+        for k in (0..<1000).reversed() {
+            let f = UInt64(1000 + 7 * k)
+            try engine.send(.fader(deck: 1, 0.1, .immediate), at: f)
+            try engine.send(.fader(deck: 1, Double(k % 10) / 10, .immediate), at: f)
+        }
+        for _ in 0..<200 { ctx.renderPeriod() }
+        let s = engine.state()
+        #expect(s.commandsApplied == 2003)
+        #expect(abs(s.decks[0].fader - 0.9) < 1e-6) // k = 999 is the last frame; its second command wins
+    }
+}

@@ -5,7 +5,9 @@
  *   commands (control -> audio): plain-data cdsp_cmd, each with the absolute engine frame at which it
  *     must take effect. The render applies it at exactly that frame inside the period (cutting the
  *     period there), so the output does not depend on the period size. A frame in the past (or 0)
- *     means "at the start of the next period". Up to `max_pending` future commands wait in the engine.
+ *     means "at the start of the next period". Up to `max_pending` future commands wait in the engine
+ *     (a heap: commands for the same frame apply in the order sent); a render takes at most 1024 new
+ *     commands from the ring, so a burst cannot blow one period's budget.
  *   events (audio -> control): cdsp_event — a track handed back (RETIRED: the owner may free it now),
  *     a track that played to its end, commands dropped because the engine's queue was full.
  * State for the control side (positions, transport, mixer values, meters) is published after every
@@ -121,7 +123,7 @@ typedef struct cdsp_engine_state {
     uint64_t frame;          /* engine frames rendered so far */
     uint64_t periods;
     uint64_t commands_applied;
-    uint64_t commands_dropped;
+    uint64_t queue_full_periods; /* periods in which future commands had to wait in the ring */
     uint32_t decks;
     uint32_t pending;        /* future commands waiting */
     cdsp_deck_state deck[CDSP_ENGINE_MAX_DECKS];
