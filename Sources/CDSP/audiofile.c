@@ -51,15 +51,24 @@ static const char *sub_name(int format)
     }
 }
 
-/* 1 if the first bytes look like a container libsndfile reads (RIFF/RF64/FORM/fLaC/OggS/ID3/MPEG sync...). */
-static int looks_like_audio(const char *path)
+/* The first bytes of a file, for the two sniffers below. */
+typedef struct file_head {
+    unsigned char b[512];
+    size_t n;
+} file_head;
+
+static void read_head(const char *path, file_head *h)
 {
-    unsigned char b[12] = {0};
     FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t n = fread(b, 1, sizeof b, f);
-    fclose(f);
-    if (n < 4) return 0;
+    h->n = f ? fread(h->b, 1, sizeof h->b, f) : 0;
+    if (f) fclose(f);
+}
+
+/* 1 if the head looks like a container libsndfile reads (RIFF/RF64/FORM/fLaC/OggS/ID3/MPEG sync...). */
+static int looks_like_audio(const file_head *h)
+{
+    const unsigned char *b = h->b;
+    if (h->n < 4) return 0;
     if (!memcmp(b, "RIFF", 4) || !memcmp(b, "RF64", 4) || !memcmp(b, "FORM", 4) || !memcmp(b, "fLaC", 4) ||
         !memcmp(b, "OggS", 4) || !memcmp(b, "ID3", 3) || !memcmp(b, "caff", 4) || !memcmp(b, ".snd", 4) ||
         !memcmp(b, "riff", 4))
@@ -70,20 +79,15 @@ static int looks_like_audio(const char *path)
 /* 1 if the file starts with text (no NUL, almost all printable in its first 512 bytes). Every audio
  * container has binary bytes (sizes, versions) within its first bytes, so this never rejects audio;
  * it spares a text file the MP3 probe, whose decoder prints notes on stderr. */
-static int looks_like_text(const char *path)
+static int looks_like_text(const file_head *h)
 {
-    unsigned char b[512];
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t n = fread(b, 1, sizeof b, f);
-    fclose(f);
-    if (n == 0) return 0;
+    if (h->n == 0) return 0;
     size_t printable = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] == 0) return 0;
-        if (b[i] >= 0x20 || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') printable++;
+    for (size_t i = 0; i < h->n; i++) {
+        if (h->b[i] == 0) return 0;
+        if (h->b[i] >= 0x20 || h->b[i] == '\n' || h->b[i] == '\r' || h->b[i] == '\t') printable++;
     }
-    return printable * 100 >= n * 98;
+    return printable * 100 >= h->n * 98;
 }
 
 /* Opens for reading with a classified error. */
@@ -111,7 +115,9 @@ static SNDFILE *open_read(const char *path, SF_INFO *sfi, cdsp_status *st, char 
         say(msg, msg_len, "the file is empty (0 bytes)");
         return NULL;
     }
-    if (looks_like_text(path)) {
+    file_head head;
+    read_head(path, &head);
+    if (looks_like_text(&head)) {
         *st = CDSP_ERR_FILE_UNSUPPORTED;
         say(msg, msg_len, "not an audio file: it is text");
         return NULL;
@@ -120,7 +126,7 @@ static SNDFILE *open_read(const char *path, SF_INFO *sfi, cdsp_status *st, char 
     if (!f) {
         int e = sf_error(NULL);
         const char *why = sf_strerror(NULL);
-        if (!looks_like_audio(path)) {
+        if (!looks_like_audio(&head)) {
             /* libsndfile's own words are misleading here (e.g. the MP3 probe says "not a regular file"). */
             *st = CDSP_ERR_FILE_UNSUPPORTED;
             say(msg, msg_len, "not an audio file: no known audio header (WAV, AIFF, FLAC, Ogg, MP3) at the start");

@@ -270,8 +270,6 @@ static void choose_mode(cdsp_deck *d)
     src_set_ratio(d->src, 1.0 / d->cell_rate);
 }
 
-/* Per-frame bookkeeping shared by both paths: gate, position, loop wrap, end, stop.
- * Returns 0 to go on, 1 when the track ended, 2 when the pause fade finished. */
 /* The fading-out reader of a seek crossfade: linear interpolation at ghost_pos. */
 static inline void add_ghost(cdsp_deck *d, float *frame)
 {
@@ -289,6 +287,8 @@ static inline void add_ghost(cdsp_deck *d, float *frame)
     d->ghost_pos += d->ghost_step;
 }
 
+/* Per-frame bookkeeping shared by both paths: gate, seek crossfade, position, loop wrap, end, stop.
+ * Returns 0 to go on, 1 when the track ended, 2 when the pause fade finished. */
 static inline int advance(cdsp_deck *d, float *frame, double step)
 {
     float g = cdsp_ramp_next(&d->gate);

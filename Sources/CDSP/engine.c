@@ -31,8 +31,8 @@ struct cdsp_engine {
     pending_cmd *pending;      /* min-heap on (frame, seq) */
     uint32_t npending;
     uint64_t seq;
-    uint64_t periods, applied, dropped;
-    uint64_t dropped_unreported;
+    uint64_t periods, applied, queue_full_periods;
+    uint64_t queue_full_unreported;
     /* Idle channels skip their EQ and filter. The decision is taken only at the start of each IDLE_CELL-frame
      * cell of absolute engine time (segments are cut there), from "was the deck audible anywhere in the
      * last cells": a deck only starts at a command frame, so that fact does not depend on how time was cut
@@ -266,7 +266,7 @@ static void drain(cdsp_engine *e, uint64_t now)
     }
     if (e->npending == e->cfg.max_pending && cdsp_ring_available(e->commands) > 0) {
         /* Not dropped: they stay in the ring and are taken as the queue empties. Report the pressure. */
-        e->dropped_unreported++;
+        e->queue_full_unreported++;
     }
 }
 
@@ -336,7 +336,7 @@ static void publish(cdsp_engine *e, uint64_t frame)
     s->frame = frame;
     s->periods = e->periods;
     s->commands_applied = e->applied;
-    s->queue_full_periods = e->dropped;
+    s->queue_full_periods = e->queue_full_periods;
     s->decks = e->cfg.decks;
     s->pending = e->npending;
     for (uint32_t i = 0; i < e->cfg.decks; i++) {
@@ -392,10 +392,10 @@ static void render_block(cdsp_engine *e, float *master, float *cue, uint32_t fra
         cdsp_mixer_process(e->mixer, bufs, seg, master + 2 * (size_t)done, cue ? cue + 2 * (size_t)done : NULL);
         done += seg;
     }
-    if (e->dropped_unreported) {
-        emit(e, CDSP_EVENT_QUEUE_FULL, 0, start, (int64_t)e->dropped_unreported, NULL);
-        e->dropped += e->dropped_unreported;
-        e->dropped_unreported = 0;
+    if (e->queue_full_unreported) {
+        emit(e, CDSP_EVENT_QUEUE_FULL, 0, start, (int64_t)e->queue_full_unreported, NULL);
+        e->queue_full_periods += e->queue_full_unreported;
+        e->queue_full_unreported = 0;
     }
     e->periods++;
     atomic_store_explicit(&e->frame, end, memory_order_release);

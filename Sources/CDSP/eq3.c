@@ -3,7 +3,7 @@
 #include "cdsp/biquad.h"
 #include "cdsp/ramp.h"
 
-#include <math.h>
+#include "dsp_math.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +12,7 @@ static const double BW4_Q[2] = {0.54119610014619698, 1.3065629648763766};
 
 enum { LR8 = 4 }; /* biquads per LR8 low- or high-pass */
 
-/* Left and right run through the same coefficients in the two lanes of one vector (clang vector
- * extension): half the instructions of two scalar passes, same arithmetic per lane. */
-typedef float f2 __attribute__((ext_vector_type(2)));
+/* Left and right run through the same coefficients in the two lanes of one f2 (dsp_math.h). */
 typedef struct bq2 {
     f2 z1, z2;
 } bq2;

@@ -9,8 +9,6 @@
 #define DEAD_ZONE 0.05f
 
 typedef struct svf_coefs { float k, a1, a2, a3; } svf_coefs;
-/* Left and right in the two lanes of one vector (clang vector extension). */
-typedef float f2 __attribute__((ext_vector_type(2)));
 typedef struct svf_state { f2 ic1, ic2; } svf_state;
 
 struct cdsp_filter {

@@ -115,9 +115,10 @@ extension EngineCommand {
             throw DJCoreError.invalidArgument("deck \(d) does not exist (decks are 1 ... \(config.decks))")
         }
         let target = UInt32((deck ?? 1) - 1)
-        func ramp(_ r: Ramp) throws -> UInt32 {
+        /// `standard`: what `.standard` means for this parameter (the anti-zipper ramp unless given).
+        func ramp(_ r: Ramp, standard: Int? = nil) throws -> UInt32 {
             switch r {
-            case .standard: return UInt32(config.defaultRampFrames)
+            case .standard: return UInt32(standard ?? config.defaultRampFrames)
             case .immediate: return 0
             case let .frames(n):
                 guard n >= 0 && n <= Int(UInt32.max) else {
@@ -168,7 +169,7 @@ extension EngineCommand {
         case let .rate(_, r, rp):
             // A rate step cannot click (the waveform stays continuous), and beat-matching arithmetic wants
             // the new rate from the command's frame on: `.standard` means "at once" for rates.
-            set(CDSP_CMD_RATE, value: try within(r, 0.5...2.0, "rate"), ramp: rp == .standard ? 0 : try ramp(rp))
+            set(CDSP_CMD_RATE, value: try within(r, 0.5...2.0, "rate"), ramp: try ramp(rp, standard: 0))
         case let .loop(_, s, e):
             guard s >= 0, e > s else { throw DJCoreError.invalidArgument("loop needs 0 <= start < end, got \(s) ..< \(e)") }
             set(CDSP_CMD_LOOP_SET, a: s, b: e)

@@ -40,7 +40,7 @@ public struct MixRenderer {
 
     /// Engine frames of the mix: the explicit duration, or the end of the last action plus the time the
     /// decks still playing then need to finish (assuming they keep their rate), plus the limiter tail.
-    func totalFrames(timeline: [TimedCommand], tracks: [String: Track]) -> UInt64 {
+    func totalFrames(timeline: [TimedCommand]) -> UInt64 {
         let sr = Double(mix.configuration.sampleRate)
         if let d = mix.duration { return UInt64((d * sr).rounded()) }
         // Simulate transport coarsely: when each deck last started, its track and position.
@@ -99,7 +99,7 @@ public struct MixRenderer {
         let tracks = try loadTracks()
         let engine = try Engine(configuration: mix.configuration)
         let tl = try timeline(tracks: tracks)
-        let total = totalFrames(timeline: tl, tracks: tracks)
+        let total = totalFrames(timeline: tl)
         let writer = try AudioFileWriter(path: output, sampleRate: mix.configuration.sampleRate,
                                          format: format ?? AudioFileFormat.guess(fromPath: output) ?? .wav24)
         let cueWriter = try cueOutput.map {

@@ -9,7 +9,8 @@
  *     (a heap: commands for the same frame apply in the order sent); a render takes at most 1024 new
  *     commands from the ring, so a burst cannot blow one period's budget.
  *   events (audio -> control): cdsp_event — a track handed back (RETIRED: the owner may free it now),
- *     a track that played to its end, commands dropped because the engine's queue was full.
+ *     a track that played to its end, periods in which the queue of future commands was full (commands
+ *     then wait in the ring: late, never lost).
  * State for the control side (positions, transport, mixer values, meters) is published after every
  * period through a triple buffer: wait-free on both sides, never torn.
  *
