@@ -193,13 +193,13 @@ size_t cdsp_engine_queue_depth(const cdsp_engine *e) { return cdsp_ring_availabl
 
 static void emit(cdsp_engine *e, cdsp_event_type type, uint32_t target, uint64_t frame, int64_t a, const void *ptr)
 {
-    cdsp_event ev = {frame, (uint32_t)type, target, a, ptr};
+    cdsp_event ev = {frame, (uint32_t)type, target, a, ptr, 0};
     cdsp_ring_write(e->events, &ev, 1);
 }
 
 static void retire(cdsp_engine *e, const void *track, uint64_t frame)
 {
-    cdsp_event ev = {frame, CDSP_EVENT_RETIRED, 0, 0, track};
+    cdsp_event ev = {frame, CDSP_EVENT_RETIRED, 0, 0, track, 0};
     /* A retired track must never be lost (its owner would leak it): keep it until the ring has room. */
     if (e->nretired == 0 && cdsp_ring_write(e->events, &ev, 1) == 1) return;
     if (e->nretired < RETIRE_BACKLOG) e->retired[e->nretired++] = track;
@@ -209,7 +209,7 @@ static void flush_retired(cdsp_engine *e, uint64_t frame)
 {
     uint32_t i = 0;
     for (; i < e->nretired; i++) {
-        cdsp_event ev = {frame, CDSP_EVENT_RETIRED, 0, 0, e->retired[i]};
+        cdsp_event ev = {frame, CDSP_EVENT_RETIRED, 0, 0, e->retired[i], 0};
         if (cdsp_ring_write(e->events, &ev, 1) != 1) break;
     }
     if (i) {
@@ -328,6 +328,10 @@ static void apply(cdsp_engine *e, const cdsp_cmd *c, uint64_t now)
     default: emit(e, CDSP_EVENT_INVALID, c->target, now, (int64_t)c->type, NULL); return;
     }
     e->applied++;
+    if (e->cfg.report_applied) {
+        cdsp_event ev = {now, CDSP_EVENT_APPLIED, c->target, (int64_t)c->id, NULL, (int64_t)c->type};
+        cdsp_ring_write(e->events, &ev, 1);
+    }
 }
 
 static void publish(cdsp_engine *e, uint64_t frame)

@@ -17,6 +17,11 @@ const char *cdsp_status_string(cdsp_status s)
     case CDSP_ERR_FILE_WRITE: return "cannot write output file";
     case CDSP_ERR_RESAMPLE: return "sample-rate conversion failed";
     case CDSP_ERR_TOO_LONG: return "audio longer than the configured maximum";
+    case CDSP_ERR_DEVICE_NOT_FOUND: return "no such sound device";
+    case CDSP_ERR_DEVICE_BUSY: return "sound device busy";
+    case CDSP_ERR_DEVICE_UNSUPPORTED: return "sound device cannot do what was asked";
+    case CDSP_ERR_DEVICE_FAILED: return "sound device failed";
+    case CDSP_ERR_DEVICE_TIMEOUT: return "sound device stopped taking audio";
     }
     return "unknown status";
 }

@@ -12,6 +12,8 @@ public enum DJCoreError: Error, Equatable, CustomStringConvertible, Sendable {
     case commandQueueFull
     /// The C core refused to build an object with these settings.
     case engineCreate(String)
+    /// A sound device could not be opened or failed; `detail` names the device and quotes ALSA.
+    case audioDevice(device: String, reason: AudioDeviceFailure, detail: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,28 @@ public enum DJCoreError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .invalidArgument(m): return m
         case .commandQueueFull: return "the engine's command queue is full (is the audio thread running?)"
         case let .engineCreate(m): return "cannot create the engine: \(m)"
+        case let .audioDevice(_, _, detail): return detail
+        }
+    }
+}
+
+/// Why a sound device could not be used.
+public enum AudioDeviceFailure: String, Sendable, Codable {
+    case notFound = "no such device"
+    case busy = "busy"
+    case unsupported = "cannot do what was asked"
+    case failed = "failed"
+    case timeout = "stopped taking audio"
+    case invalid = "invalid request"
+
+    init(_ s: cdsp_status) {
+        switch s {
+        case CDSP_ERR_DEVICE_NOT_FOUND: self = .notFound
+        case CDSP_ERR_DEVICE_BUSY: self = .busy
+        case CDSP_ERR_DEVICE_UNSUPPORTED: self = .unsupported
+        case CDSP_ERR_DEVICE_TIMEOUT: self = .timeout
+        case CDSP_ERR_INVALID_ARGUMENT: self = .invalid
+        default: self = .failed
         }
     }
 }

@@ -101,3 +101,25 @@ void crt_allocate_something(void)
     void *volatile p = malloc(64);
     free(p);
 }
+
+void crt_player_hook(void *user, int phase)
+{
+    crt_player_probe *probe = user;
+    switch (phase) {
+    case 0: /* CDSP_PLAYER_HOOK_LOOP_BEGIN */
+        crt_alloc_count_begin();
+        break;
+    case 1: /* PERIOD_BEGIN */
+        crt_rtsan_enter();
+        break;
+    case 2: /* PERIOD_RENDERED */
+        crt_rtsan_exit();
+        probe->periods++;
+        break;
+    case 3: /* LOOP_END */
+        probe->allocations = crt_alloc_count_end();
+        probe->finished = 1;
+        break;
+    default: break;
+    }
+}

@@ -1,15 +1,19 @@
 import Foundation
 import Testing
 
-/// Runs the built `djd` binary (it sits next to the test bundle in the build directory).
-func runDJD(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var dir = bin
+/// The built `djd` binary (it sits next to the test bundle in the build directory).
+func djdURL() -> URL {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("djd").path) && dir.path != "/" {
         dir = dir.deletingLastPathComponent()
     }
+    return dir.appendingPathComponent("djd")
+}
+
+/// Runs `djd` to its end.
+func runDJD(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let p = Process()
-    p.executableURL = dir.appendingPathComponent("djd")
+    p.executableURL = djdURL()
     p.arguments = args
     let out = Pipe(), err = Pipe()
     p.standardOutput = out

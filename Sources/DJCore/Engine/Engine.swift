@@ -19,6 +19,7 @@ public final class Engine: @unchecked Sendable {
         var retained: [UnsafeRawPointer: (track: Track, count: Int)] = [:]
         var events: [EngineEvent] = []
         var eventBuffer = [cdsp_event](repeating: cdsp_event(), count: 256)
+        var nextID: UInt32 = 1
     }
     private let control = Mutex(ControlState())
 
@@ -46,10 +47,13 @@ public final class Engine: @unchecked Sendable {
     public var queueDepth: Int { cdsp_engine_queue_depth(handle) }
 
     /// Sends a command to take effect at engine frame `at` (nil: at the start of the next period).
+    /// Returns the command's number (echoed by `EngineEvent.applied` when that is reported).
     /// - Throws: `invalidArgument` naming the bad value, or `commandQueueFull`.
-    public func send(_ command: EngineCommand, at frame: UInt64? = nil) throws {
+    @discardableResult
+    public func send(_ command: EngineCommand, at frame: UInt64? = nil) throws -> UInt32 {
         var c = try command.encode(frame: frame ?? 0, config: configuration)
-        try control.withLock { state in
+        return try control.withLock { state in
+            c.id = state.nextID
             let status = cdsp_engine_send(handle, &c)
             guard status == CDSP_OK else {
                 if status == CDSP_ERR_FULL { throw DJCoreError.commandQueueFull }
@@ -59,6 +63,8 @@ public final class Engine: @unchecked Sendable {
                 let key = UnsafeRawPointer(track.cTrack)
                 state.retained[key, default: (track, 0)].count += 1
             }
+            state.nextID &+= 1
+            return c.id
         }
     }
 
@@ -98,6 +104,8 @@ public final class Engine: @unchecked Sendable {
                         out.append(.trackEnded(deck: Int(e.target) + 1, frame: e.frame))
                     case CDSP_EVENT_QUEUE_FULL.rawValue:
                         out.append(.queueFull(periods: Int(e.a)))
+                    case CDSP_EVENT_APPLIED.rawValue:
+                        out.append(.applied(id: UInt32(truncatingIfNeeded: e.a), frame: e.frame))
                     default:
                         out.append(.invalidCommand(type: UInt32(truncatingIfNeeded: e.a)))
                     }

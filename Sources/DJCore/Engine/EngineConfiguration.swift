@@ -22,6 +22,9 @@ public struct EngineConfiguration: Sendable, Equatable, Codable {
     public var limiterLookaheadMs: Double = 2
     public var limiterReleaseMs: Double = 80
     public var commandCapacity: Int = 4096
+    /// Report every command's effective frame as an `EngineEvent.applied` (a command log, used to replay a
+    /// live session offline and to measure command latency). Off by default.
+    public var reportsAppliedCommands: Bool = false
 
     public init() {}
 
@@ -54,6 +57,8 @@ public struct EngineConfiguration: Sendable, Equatable, Codable {
         c.decks = UInt32(decks)
         c.max_block = UInt32(maxPeriodFrames)
         c.command_capacity = UInt32(commandCapacity)
+        c.report_applied = reportsAppliedCommands ? 1 : 0
+        if reportsAppliedCommands { c.event_capacity = UInt32(max(1024, commandCapacity * 2)) }
         c.max_pending = UInt32(commandCapacity)
         c.deck = cdsp_deck_config_default(UInt32(sampleRate), UInt32(maxPeriodFrames))
         c.deck.quality = varispeedQuality.c

@@ -98,4 +98,7 @@ public enum EngineEvent: Sendable, Equatable {
     case queueFull(periods: Int)
     /// The audio side ignored a command it could not apply.
     case invalidCommand(type: UInt32)
+    /// A command took effect at `frame` (only with `EngineConfiguration.reportsAppliedCommands`): its
+    /// time stamp, or the start of the period that took it. `id` is what `Engine.send` returned.
+    case applied(id: UInt32, frame: UInt64)
 }

@@ -29,6 +29,18 @@ int crt_rtsan_available(void);
 void crt_rtsan_enter(void);
 void crt_rtsan_exit(void);
 
+/* A cdsp_player hook (player.h) that proves the live audio thread real-time safe:
+ *   LOOP_BEGIN arms the allocation counter on the audio thread, LOOP_END stores what it counted
+ *   (every wait, render and device write in between);
+ *   PERIOD_BEGIN / PERIOD_RENDERED enter and leave a RealtimeSanitizer region around each render.
+ * `user` points at a crt_player_probe. */
+typedef struct crt_player_probe {
+    volatile uint64_t allocations;   /* on the audio thread, between LOOP_BEGIN and LOOP_END */
+    volatile uint64_t periods;       /* renders seen */
+    volatile int finished;           /* LOOP_END reached */
+} crt_player_probe;
+void crt_player_hook(void *user, int phase);
+
 /* Allocates and frees on purpose (for tests that prove the checks can fail). */
 void crt_allocate_something(void);
 

@@ -13,4 +13,6 @@
 #include "mixer.h"
 #include "engine.h"
 #include "audiofile.h"
+#include "pcm.h"
+#include "player.h"
 #endif

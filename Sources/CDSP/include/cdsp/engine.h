@@ -81,7 +81,7 @@ typedef struct cdsp_cmd {
     uint32_t type;         /* cdsp_cmd_type */
     uint32_t target;       /* deck / channel index */
     uint32_t ramp_frames;  /* for ramped parameters; 0 = jump */
-    uint32_t reserved;
+    uint32_t id;           /* the sender's number for it, echoed in CDSP_EVENT_APPLIED */
     int64_t a, b;
     double value;
     const void *ptr;
@@ -91,7 +91,10 @@ typedef enum cdsp_event_type {
     CDSP_EVENT_RETIRED = 1,   /* ptr = a track no deck uses any more; frame = when */
     CDSP_EVENT_TRACK_END = 2, /* target = deck; frame = when it ran out */
     CDSP_EVENT_QUEUE_FULL = 3, /* a = periods in which the queue of future commands was full (commands waited in the ring) */
-    CDSP_EVENT_INVALID = 4    /* a = the command type that was ignored (bad target or type) */
+    CDSP_EVENT_INVALID = 4,   /* a = the command type that was ignored (bad target or type) */
+    CDSP_EVENT_APPLIED = 5    /* only with report_applied: a = the command's id, b = its type, frame = the
+                               * engine frame it took effect at (its time stamp, or the start of the period
+                               * that took it when the stamp was 0 or past) */
 } cdsp_event_type;
 
 typedef struct cdsp_event {
@@ -100,6 +103,7 @@ typedef struct cdsp_event {
     uint32_t target;
     int64_t a;
     const void *ptr;
+    int64_t b;
 } cdsp_event;
 
 typedef struct cdsp_engine_config {
@@ -109,6 +113,8 @@ typedef struct cdsp_engine_config {
     uint32_t command_capacity; /* ring size, default 4096 */
     uint32_t max_pending;      /* future commands waiting in the engine, default 4096 */
     uint32_t event_capacity;   /* default 1024 */
+    uint32_t report_applied;   /* 1: an APPLIED event for every command (a command log: what took effect
+                                * when). Default 0. */
     cdsp_deck_config deck;     /* sample_rate and max_block are filled in from above */
     cdsp_mixer_config mixer;   /* sample_rate and channels are filled in from above */
 } cdsp_engine_config;

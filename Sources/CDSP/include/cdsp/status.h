@@ -26,7 +26,12 @@ typedef enum cdsp_status {
     CDSP_ERR_FILE_EMPTY = -15,        /* no audio frames */
     CDSP_ERR_FILE_WRITE = -16,        /* cannot create or write the output file */
     CDSP_ERR_RESAMPLE = -20,          /* libsamplerate reported an error */
-    CDSP_ERR_TOO_LONG = -21           /* the audio is longer than the configured maximum */
+    CDSP_ERR_TOO_LONG = -21,          /* the audio is longer than the configured maximum */
+    CDSP_ERR_DEVICE_NOT_FOUND = -30,  /* no sound device (ALSA PCM) of that name */
+    CDSP_ERR_DEVICE_BUSY = -31,       /* the device is in use by another program */
+    CDSP_ERR_DEVICE_UNSUPPORTED = -32,/* the device cannot do the rate, format or channels asked for */
+    CDSP_ERR_DEVICE_FAILED = -33,     /* the device failed (unplugged, its server gone, an I/O error) */
+    CDSP_ERR_DEVICE_TIMEOUT = -34     /* the device took no audio for longer than the time-out */
 } cdsp_status;
 
 /* A short English description of `s`. Never NULL. */

@@ -1,0 +1,608 @@
+/* pcm.c — ALSA playback device (see pcm.h). */
+#define _GNU_SOURCE
+#include "cdsp/pcm.h"
+
+#include <alsa/asoundlib.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct cdsp_pcm {
+    snd_pcm_t *h;
+    cdsp_pcm_info info;
+    uint8_t *buf;          /* one chunk of converted frames */
+    uint32_t buf_frames;
+    uint32_t dither;
+};
+
+static const uint32_t kStandardRates[] = {44100, 48000, 88200, 96000, 176400, 192000};
+static const cdsp_pcm_format kAutoOrder[] = {CDSP_PCM_FORMAT_FLOAT, CDSP_PCM_FORMAT_S32, CDSP_PCM_FORMAT_S24,
+                                             CDSP_PCM_FORMAT_S24_3, CDSP_PCM_FORMAT_S16};
+
+/* ---- ALSA's error messages: captured per thread instead of printed on stderr ---- */
+
+static _Thread_local char alsa_said[256];
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void alsa_error_handler(const char *file, int line, const char *function, int err, const char *fmt, ...)
+{
+    (void)file; (void)line; (void)function; (void)err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(alsa_said, sizeof alsa_said, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(alsa_said);
+    while (n && (alsa_said[n - 1] == '\n' || alsa_said[n - 1] == ' ')) alsa_said[--n] = 0;
+}
+
+static void pcm_init(void)
+{
+    snd_lib_error_set_handler(alsa_error_handler);
+    /* Probing the `jack` PCM must not start a JACK server behind the user's back. */
+    setenv("JACK_NO_START_SERVER", "1", 0);
+}
+
+static void ensure_init(void) { pthread_once(&init_once, pcm_init); }
+
+static void set_msg(char *msg, size_t len, const char *fmt, ...)
+{
+    if (!msg || !len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, len, fmt, ap);
+    va_end(ap);
+}
+
+/* " (ALSA: ...)" with whatever ALSA said, or its strerror. */
+static void alsa_detail(int err, char *out, size_t len)
+{
+    if (alsa_said[0])
+        snprintf(out, len, " (ALSA: %s; %s)", alsa_said, snd_strerror(err));
+    else
+        snprintf(out, len, " (ALSA: %s)", snd_strerror(err));
+}
+
+/* ---- formats ---- */
+
+static snd_pcm_format_t alsa_format(cdsp_pcm_format f)
+{
+    switch (f) {
+    case CDSP_PCM_FORMAT_S16: return SND_PCM_FORMAT_S16_LE;
+    case CDSP_PCM_FORMAT_S24: return SND_PCM_FORMAT_S24_LE;
+    case CDSP_PCM_FORMAT_S24_3: return SND_PCM_FORMAT_S24_3LE;
+    case CDSP_PCM_FORMAT_S32: return SND_PCM_FORMAT_S32_LE;
+    case CDSP_PCM_FORMAT_FLOAT: return SND_PCM_FORMAT_FLOAT_LE;
+    default: return SND_PCM_FORMAT_UNKNOWN;
+    }
+}
+
+const char *cdsp_pcm_format_name(cdsp_pcm_format f)
+{
+    switch (f) {
+    case CDSP_PCM_FORMAT_S16: return "S16_LE";
+    case CDSP_PCM_FORMAT_S24: return "S24_LE";
+    case CDSP_PCM_FORMAT_S24_3: return "S24_3LE";
+    case CDSP_PCM_FORMAT_S32: return "S32_LE";
+    case CDSP_PCM_FORMAT_FLOAT: return "FLOAT_LE";
+    default: return "auto";
+    }
+}
+
+uint32_t cdsp_pcm_format_bytes(cdsp_pcm_format f)
+{
+    switch (f) {
+    case CDSP_PCM_FORMAT_S16: return 2;
+    case CDSP_PCM_FORMAT_S24_3: return 3;
+    case CDSP_PCM_FORMAT_S24:
+    case CDSP_PCM_FORMAT_S32:
+    case CDSP_PCM_FORMAT_FLOAT: return 4;
+    default: return 0;
+    }
+}
+
+uint32_t cdsp_pcm_standard_rate(uint32_t index)
+{
+    return index < sizeof kStandardRates / sizeof kStandardRates[0] ? kStandardRates[index] : 0;
+}
+
+cdsp_pcm_request cdsp_pcm_request_default(const char *device, uint32_t rate)
+{
+    cdsp_pcm_request r;
+    memset(&r, 0, sizeof r);
+    r.device = device;
+    r.rate = rate;
+    r.rate_exact = 1;
+    r.format = CDSP_PCM_FORMAT_AUTO;
+    r.channels = 0;
+    r.period_frames = 256;
+    r.periods = 3;
+    return r;
+}
+
+/* ---- conversion ---- */
+
+static inline uint32_t xorshift32(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+static inline int32_t to_int(double x, double scale, int32_t lo, int32_t hi)
+{
+    double v = nearbyint(x * scale);
+    if (v < lo) return lo;
+    if (v > hi) return hi;
+    return (int32_t)v;
+}
+
+void cdsp_pcm_convert(cdsp_pcm_format format, uint32_t channels, int cue_channels, const float *master,
+                      const float *cue, uint32_t frames, void *out, uint32_t *dither)
+{
+    uint32_t bytes = cdsp_pcm_format_bytes(format);
+    uint8_t *o = out;
+    uint32_t seed = dither && *dither ? *dither : 0x9E3779B9u;
+    for (uint32_t i = 0; i < frames; i++) {
+        for (uint32_t c = 0; c < channels; c++) {
+            float x = 0;
+            if (c < 2) x = master[2 * (size_t)i + c];
+            else if (c < 4 && cue_channels && cue) x = cue[2 * (size_t)i + (c - 2)];
+            switch (format) {
+            case CDSP_PCM_FORMAT_FLOAT: memcpy(o, &x, 4); break;
+            case CDSP_PCM_FORMAT_S16: {
+                /* TPDF dither of +-1 LSB: the difference of two uniform variables. */
+                double d = ((double)xorshift32(&seed) - (double)xorshift32(&seed)) * (1.0 / 4294967296.0);
+                int16_t v = (int16_t)to_int((double)x + d / 32768.0, 32768.0, -32768, 32767);
+                memcpy(o, &v, 2);
+                break;
+            }
+            case CDSP_PCM_FORMAT_S24: {
+                int32_t v = to_int(x, 8388608.0, -8388608, 8388607);
+                memcpy(o, &v, 4);
+                break;
+            }
+            case CDSP_PCM_FORMAT_S24_3: {
+                int32_t v = to_int(x, 8388608.0, -8388608, 8388607);
+                o[0] = (uint8_t)(v & 0xFF);
+                o[1] = (uint8_t)((v >> 8) & 0xFF);
+                o[2] = (uint8_t)((v >> 16) & 0xFF);
+                break;
+            }
+            case CDSP_PCM_FORMAT_S32: {
+                int32_t v = to_int(x, 2147483648.0, INT32_MIN, INT32_MAX);
+                memcpy(o, &v, 4);
+                break;
+            }
+            default: break;
+            }
+            o += bytes;
+        }
+    }
+    if (dither) *dither = seed;
+}
+
+/* ---- open / close ---- */
+
+static cdsp_status classify_open_error(int r)
+{
+    switch (-r) {
+    case ENOENT:
+    case ENODEV:
+    case ENXIO: return CDSP_ERR_DEVICE_NOT_FOUND;
+    case EBUSY:
+    case EAGAIN: return CDSP_ERR_DEVICE_BUSY;
+    default: return CDSP_ERR_DEVICE_FAILED;
+    }
+}
+
+static const char *type_name(snd_pcm_t *h)
+{
+    const char *n = snd_pcm_type_name(snd_pcm_type(h));
+    return n ? n : "?";
+}
+
+static void format_list(snd_pcm_t *h, snd_pcm_hw_params_t *hw, char *out, size_t len)
+{
+    out[0] = 0;
+    for (int f = CDSP_PCM_FORMAT_S16; f <= CDSP_PCM_FORMAT_FLOAT; f++) {
+        if (snd_pcm_hw_params_test_format(h, hw, alsa_format((cdsp_pcm_format)f)) == 0) {
+            size_t n = strlen(out);
+            snprintf(out + n, len - n, "%s%s", n ? ", " : "", cdsp_pcm_format_name((cdsp_pcm_format)f));
+        }
+    }
+    if (!out[0]) snprintf(out, len, "none DJCore can write");
+}
+
+cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_status *err, char *msg,
+                        size_t msg_len)
+{
+    ensure_init();
+    cdsp_status st = CDSP_ERR_INVALID_ARGUMENT;
+    char detail[400];
+    if (err) *err = CDSP_OK;
+    if (msg && msg_len) msg[0] = 0;
+    if (!req || !req->device || !req->device[0]) {
+        set_msg(msg, msg_len, "no sound device name given");
+        goto fail_early;
+    }
+    const char *dev = req->device;
+    if (strlen(dev) >= CDSP_PCM_NAME_MAX) {
+        set_msg(msg, msg_len, "sound device name is longer than %d characters", CDSP_PCM_NAME_MAX - 1);
+        goto fail_early;
+    }
+    if (req->rate < 8000 || req->rate > 384000) {
+        set_msg(msg, msg_len, "sample rate %u Hz is outside 8000 ... 384000", req->rate);
+        goto fail_early;
+    }
+    if (req->channels == 1 || req->channels > CDSP_PCM_MAX_CHANNELS) {
+        set_msg(msg, msg_len, "%u output channels: DJCore writes 2 ... %d (0 = auto)", req->channels,
+                CDSP_PCM_MAX_CHANNELS);
+        goto fail_early;
+    }
+    if (req->period_frames < 16 || req->period_frames > 65536) {
+        set_msg(msg, msg_len, "period of %u frames is outside 16 ... 65536", req->period_frames);
+        goto fail_early;
+    }
+    if (req->periods < 2 || req->periods > 16) {
+        set_msg(msg, msg_len, "%u periods per buffer is outside 2 ... 16", req->periods);
+        goto fail_early;
+    }
+    if ((int)req->format < CDSP_PCM_FORMAT_AUTO || req->format > CDSP_PCM_FORMAT_FLOAT) {
+        set_msg(msg, msg_len, "unknown sample format %d", (int)req->format);
+        goto fail_early;
+    }
+
+    alsa_said[0] = 0;
+    snd_pcm_t *h = NULL;
+    int r = snd_pcm_open(&h, dev, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
+    if (r < 0) {
+        st = classify_open_error(r);
+        alsa_detail(r, detail, sizeof detail);
+        const char *what = st == CDSP_ERR_DEVICE_NOT_FOUND ? "no such device"
+                         : st == CDSP_ERR_DEVICE_BUSY ? "it is busy (another program is using it)"
+                         : (r == -EACCES || r == -EPERM) ? "permission denied (is the user in the audio group?)"
+                         : "it could not be opened";
+        set_msg(msg, msg_len, "cannot open sound device '%s': %s%s", dev, what, detail);
+        goto fail_early;
+    }
+
+    snd_pcm_hw_params_t *hw;
+    snd_pcm_hw_params_alloca(&hw);
+    st = CDSP_ERR_DEVICE_UNSUPPORTED;
+    if ((r = snd_pcm_hw_params_any(h, hw)) < 0) {
+        st = CDSP_ERR_DEVICE_FAILED;
+        alsa_detail(r, detail, sizeof detail);
+        set_msg(msg, msg_len, "sound device '%s' reports no configuration%s", dev, detail);
+        goto fail;
+    }
+    if ((r = snd_pcm_hw_params_set_access(h, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0) {
+        set_msg(msg, msg_len, "sound device '%s' does not take interleaved writes; try 'plug:%s'", dev, dev);
+        goto fail;
+    }
+
+    /* format */
+    cdsp_pcm_format fmt = req->format;
+    if (fmt == CDSP_PCM_FORMAT_AUTO) {
+        for (size_t i = 0; i < sizeof kAutoOrder / sizeof kAutoOrder[0]; i++) {
+            if (snd_pcm_hw_params_test_format(h, hw, alsa_format(kAutoOrder[i])) == 0) {
+                fmt = kAutoOrder[i];
+                break;
+            }
+        }
+    }
+    if (fmt == CDSP_PCM_FORMAT_AUTO || snd_pcm_hw_params_set_format(h, hw, alsa_format(fmt)) < 0) {
+        char list[128];
+        format_list(h, hw, list, sizeof list);
+        if (req->format == CDSP_PCM_FORMAT_AUTO)
+            set_msg(msg, msg_len, "sound device '%s' takes none of FLOAT_LE, S32_LE, S24_LE, S24_3LE, S16_LE; try 'plug:%s'", dev, dev);
+        else
+            set_msg(msg, msg_len, "sound device '%s' does not take %s (it takes: %s)", dev, cdsp_pcm_format_name(fmt), list);
+        goto fail;
+    }
+
+    /* channels */
+    unsigned int chmin = 0, chmax = 0;
+    snd_pcm_hw_params_get_channels_min(hw, &chmin);
+    snd_pcm_hw_params_get_channels_max(hw, &chmax);
+    unsigned int channels = req->channels;
+    if (channels == 0) {
+        int hwdev = snd_pcm_type(h) == SND_PCM_TYPE_HW;
+        channels = hwdev && snd_pcm_hw_params_test_channels(h, hw, 4) == 0 ? 4 : 2;
+        if (snd_pcm_hw_params_test_channels(h, hw, channels) < 0) channels = chmin;
+        if (channels > CDSP_PCM_MAX_CHANNELS || channels < 1) {
+            set_msg(msg, msg_len, "sound device '%s' needs %u ... %u channels; DJCore writes 2 ... %d", dev, chmin,
+                    chmax, CDSP_PCM_MAX_CHANNELS);
+            goto fail;
+        }
+    }
+    if (channels < 2 || snd_pcm_hw_params_set_channels(h, hw, channels) < 0) {
+        set_msg(msg, msg_len, "sound device '%s' cannot play %u channels (it offers %u ... %u)", dev, channels, chmin,
+                chmax);
+        goto fail;
+    }
+
+    /* rate */
+    unsigned int rmin = 0, rmax = 0;
+    int dir = 0;
+    snd_pcm_hw_params_get_rate_min(hw, &rmin, &dir);
+    snd_pcm_hw_params_get_rate_max(hw, &rmax, &dir);
+    unsigned int rate = req->rate;
+    dir = 0;
+    if (snd_pcm_hw_params_set_rate_near(h, hw, &rate, &dir) < 0 || (req->rate_exact && rate != req->rate)) {
+        set_msg(msg, msg_len, "sound device '%s' cannot play at %u Hz (it offers %u ... %u Hz); try 'plug:%s', which "
+                "converts", dev, req->rate, rmin, rmax, dev);
+        goto fail;
+    }
+
+    /* period and buffer */
+    snd_pcm_uframes_t period = req->period_frames;
+    dir = 0;
+    if ((r = snd_pcm_hw_params_set_period_size_near(h, hw, &period, &dir)) < 0) {
+        alsa_detail(r, detail, sizeof detail);
+        set_msg(msg, msg_len, "sound device '%s' refuses a period near %u frames%s", dev, req->period_frames, detail);
+        goto fail;
+    }
+    snd_pcm_uframes_t buffer = period * req->periods;
+    if ((r = snd_pcm_hw_params_set_buffer_size_near(h, hw, &buffer)) < 0) {
+        alsa_detail(r, detail, sizeof detail);
+        set_msg(msg, msg_len, "sound device '%s' refuses a buffer near %lu frames%s", dev,
+                (unsigned long)(period * req->periods), detail);
+        goto fail;
+    }
+    alsa_said[0] = 0;
+    if ((r = snd_pcm_hw_params(h, hw)) < 0) {
+        alsa_detail(r, detail, sizeof detail);
+        set_msg(msg, msg_len, "sound device '%s' refused the configuration (%u Hz, %s, %u channels, period %lu, "
+                "buffer %lu)%s", dev, rate, cdsp_pcm_format_name(fmt), channels, (unsigned long)period,
+                (unsigned long)buffer, detail);
+        goto fail;
+    }
+    snd_pcm_hw_params_get_period_size(hw, &period, &dir);
+    snd_pcm_hw_params_get_buffer_size(hw, &buffer);
+    if (period == 0 || buffer < 2 * period) {
+        set_msg(msg, msg_len, "sound device '%s' granted a period of %lu frames in a buffer of %lu: needs 2 periods or "
+                "more", dev, (unsigned long)period, (unsigned long)buffer);
+        goto fail;
+    }
+
+    /* software parameters: start when the buffer is full; wake when a period is free */
+    snd_pcm_sw_params_t *sw;
+    snd_pcm_sw_params_alloca(&sw);
+    st = CDSP_ERR_DEVICE_FAILED;
+    if ((r = snd_pcm_sw_params_current(h, sw)) < 0 ||
+        (r = snd_pcm_sw_params_set_start_threshold(h, sw, (buffer / period) * period)) < 0 ||
+        (r = snd_pcm_sw_params_set_avail_min(h, sw, period)) < 0 ||
+        (r = snd_pcm_sw_params(h, sw)) < 0) {
+        alsa_detail(r, detail, sizeof detail);
+        set_msg(msg, msg_len, "sound device '%s' refused its software parameters%s", dev, detail);
+        goto fail;
+    }
+    if ((r = snd_pcm_prepare(h)) < 0) {
+        alsa_detail(r, detail, sizeof detail);
+        set_msg(msg, msg_len, "sound device '%s' cannot be prepared%s", dev, detail);
+        goto fail;
+    }
+
+    cdsp_pcm *p = calloc(1, sizeof *p);
+    if (!p) {
+        st = CDSP_ERR_NO_MEMORY;
+        set_msg(msg, msg_len, "out of memory");
+        goto fail;
+    }
+    p->h = h;
+    snprintf(p->info.device, sizeof p->info.device, "%s", dev);
+    p->info.rate = rate;
+    p->info.format = fmt;
+    p->info.channels = channels;
+    p->info.cue_channels = channels >= 4;
+    p->info.period_frames = (uint32_t)period;
+    p->info.buffer_frames = (uint32_t)buffer;
+    p->info.periods = (uint32_t)(buffer / period);
+    p->info.bytes_per_frame = channels * cdsp_pcm_format_bytes(fmt);
+    p->info.pcm_type = (int)snd_pcm_type(h);
+    snprintf(p->info.type_name, sizeof p->info.type_name, "%s", type_name(h));
+    p->buf_frames = (uint32_t)period;
+    p->buf = calloc((size_t)p->buf_frames, p->info.bytes_per_frame);
+    p->dither = 0x12345679u;
+    if (!p->buf) {
+        free(p);
+        st = CDSP_ERR_NO_MEMORY;
+        set_msg(msg, msg_len, "out of memory");
+        goto fail;
+    }
+    if (info) *info = p->info;
+    return p;
+
+fail:
+    snd_pcm_close(h);
+fail_early:
+    if (err) *err = st;
+    return NULL;
+}
+
+const char *cdsp_pcm_error_string(int err) { return snd_strerror(err); }
+
+const cdsp_pcm_info *cdsp_pcm_get_info(const cdsp_pcm *p) { return &p->info; }
+
+void cdsp_pcm_close(cdsp_pcm *p)
+{
+    if (!p) return;
+    alsa_said[0] = 0;
+    snd_pcm_drop(p->h);
+    snd_pcm_close(p->h);
+    free(p->buf);
+    free(p);
+}
+
+/* ---- the audio thread's calls ---- */
+
+long cdsp_pcm_avail(cdsp_pcm *p)
+{
+    return (long)snd_pcm_avail_update(p->h);
+}
+
+int cdsp_pcm_wait(cdsp_pcm *p, int timeout_ms)
+{
+    snd_pcm_sframes_t a = snd_pcm_avail_update(p->h);
+    if (a < 0) return (int)a;
+    if ((snd_pcm_uframes_t)a >= p->info.period_frames) return 1;
+    snd_pcm_state_t s = snd_pcm_state(p->h);
+    if (s == SND_PCM_STATE_PREPARED) return 1; /* not started: room until the buffer is full */
+    if (s == SND_PCM_STATE_XRUN) return -EPIPE;
+    if (s == SND_PCM_STATE_SUSPENDED) return -ESTRPIPE;
+    if (s == SND_PCM_STATE_DISCONNECTED) return -ENODEV;
+    int r = snd_pcm_wait(p->h, timeout_ms);
+    if (r < 0) return r;
+    if (r == 0) return 0;
+    a = snd_pcm_avail_update(p->h);
+    if (a < 0) return (int)a;
+    return (snd_pcm_uframes_t)a >= p->info.period_frames ? 1 : 0;
+}
+
+long cdsp_pcm_write(cdsp_pcm *p, const float *master, const float *cue, uint32_t frames)
+{
+    long total = 0;
+    while ((uint32_t)total < frames) {
+        uint32_t n = frames - (uint32_t)total;
+        if (n > p->buf_frames) n = p->buf_frames;
+        cdsp_pcm_convert(p->info.format, p->info.channels, p->info.cue_channels, master + 2 * (size_t)total,
+                         cue ? cue + 2 * (size_t)total : NULL, n, p->buf, &p->dither);
+        uint32_t done = 0;
+        while (done < n) {
+            snd_pcm_sframes_t r = snd_pcm_writei(p->h, p->buf + (size_t)done * p->info.bytes_per_frame, n - done);
+            if (r == -EAGAIN) {
+                /* Full: the caller waited for a period of room, so this is a partial write at most. */
+                int w = snd_pcm_wait(p->h, 1000);
+                if (w < 0) return w;
+                if (w == 0) return total + done;
+                continue;
+            }
+            if (r < 0) return (long)r;
+            done += (uint32_t)r;
+        }
+        total += n;
+    }
+    return total;
+}
+
+int cdsp_pcm_recover(cdsp_pcm *p, int err)
+{
+    int r = snd_pcm_recover(p->h, err, 1);
+    if (r < 0) return r;
+    return 0;
+}
+
+long cdsp_pcm_delay(cdsp_pcm *p, long *frames)
+{
+    snd_pcm_sframes_t d = 0;
+    int r = snd_pcm_delay(p->h, &d);
+    if (r < 0) return r;
+    if (frames) *frames = (long)d;
+    return 0;
+}
+
+void cdsp_pcm_drain(cdsp_pcm *p, int timeout_ms)
+{
+    if (!p) return;
+    snd_pcm_state_t s = snd_pcm_state(p->h);
+    if (s == SND_PCM_STATE_PREPARED) {
+        snd_pcm_sframes_t d = 0;
+        if (snd_pcm_delay(p->h, &d) == 0 && d > 0) snd_pcm_start(p->h);
+    }
+    struct timespec t0, now, nap = {0, 2000000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        s = snd_pcm_state(p->h);
+        if (s != SND_PCM_STATE_RUNNING) break;
+        snd_pcm_sframes_t d = 0;
+        if (snd_pcm_delay(p->h, &d) < 0 || d <= 0) break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms >= timeout_ms) break;
+        nanosleep(&nap, NULL);
+    }
+    snd_pcm_drop(p->h);
+}
+
+/* ---- what devices exist and what they can do ---- */
+
+cdsp_status cdsp_pcm_probe(const char *device, cdsp_pcm_caps *caps, char *msg, size_t msg_len)
+{
+    ensure_init();
+    if (msg && msg_len) msg[0] = 0;
+    memset(caps, 0, sizeof *caps);
+    if (!device || !device[0]) {
+        set_msg(msg, msg_len, "no sound device name given");
+        return CDSP_ERR_INVALID_ARGUMENT;
+    }
+    alsa_said[0] = 0;
+    snd_pcm_t *h = NULL;
+    char detail[400];
+    int r = snd_pcm_open(&h, device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
+    if (r < 0) {
+        cdsp_status st = classify_open_error(r);
+        alsa_detail(r, detail, sizeof detail);
+        set_msg(msg, msg_len, "cannot open '%s'%s", device, detail);
+        return st;
+    }
+    snd_pcm_hw_params_t *hw;
+    snd_pcm_hw_params_alloca(&hw);
+    if ((r = snd_pcm_hw_params_any(h, hw)) < 0) {
+        alsa_detail(r, detail, sizeof detail);
+        set_msg(msg, msg_len, "'%s' reports no configuration%s", device, detail);
+        snd_pcm_close(h);
+        return CDSP_ERR_DEVICE_FAILED;
+    }
+    snprintf(caps->type_name, sizeof caps->type_name, "%s", type_name(h));
+    unsigned int u = 0;
+    int dir = 0;
+    snd_pcm_uframes_t f = 0;
+    snd_pcm_hw_params_get_channels_min(hw, &u); caps->channels_min = u;
+    snd_pcm_hw_params_get_channels_max(hw, &u); caps->channels_max = u;
+    snd_pcm_hw_params_get_rate_min(hw, &u, &dir); caps->rate_min = u;
+    snd_pcm_hw_params_get_rate_max(hw, &u, &dir); caps->rate_max = u;
+    snd_pcm_hw_params_get_period_size_min(hw, &f, &dir); caps->period_min = (uint32_t)f;
+    snd_pcm_hw_params_get_period_size_max(hw, &f, &dir); caps->period_max = f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
+    snd_pcm_hw_params_get_buffer_size_min(hw, &f); caps->buffer_min = (uint32_t)f;
+    snd_pcm_hw_params_get_buffer_size_max(hw, &f); caps->buffer_max = f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
+    for (int fm = CDSP_PCM_FORMAT_S16; fm <= CDSP_PCM_FORMAT_FLOAT; fm++)
+        if (snd_pcm_hw_params_test_format(h, hw, alsa_format((cdsp_pcm_format)fm)) == 0) caps->formats |= 1u << fm;
+    for (uint32_t i = 0; i < sizeof kStandardRates / sizeof kStandardRates[0]; i++)
+        if (snd_pcm_hw_params_test_rate(h, hw, kStandardRates[i], 0) == 0) caps->standard_rates |= 1u << i;
+    snd_pcm_close(h);
+    return CDSP_OK;
+}
+
+size_t cdsp_pcm_hints(cdsp_pcm_hint *out, size_t max)
+{
+    ensure_init();
+    void **hints = NULL;
+    if (snd_device_name_hint(-1, "pcm", &hints) < 0 || !hints) return 0;
+    size_t n = 0;
+    for (void **h = hints; *h; h++) {
+        char *name = snd_device_name_get_hint(*h, "NAME");
+        char *desc = snd_device_name_get_hint(*h, "DESC");
+        char *ioid = snd_device_name_get_hint(*h, "IOID");
+        if (name && (!ioid || strcmp(ioid, "Output") == 0)) {
+            if (n < max) {
+                snprintf(out[n].name, sizeof out[n].name, "%s", name);
+                snprintf(out[n].description, sizeof out[n].description, "%s", desc ? desc : "");
+                for (char *c = out[n].description; *c; c++)
+                    if (*c == '\n') *c = ';';
+            }
+            n++;
+        }
+        free(name);
+        free(desc);
+        free(ioid);
+    }
+    snd_device_name_free_hint(hints);
+    return n;
+}

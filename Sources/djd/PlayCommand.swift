@@ -1,0 +1,278 @@
+import ArgumentParser
+import DJCore
+import Dispatch
+import Foundation
+
+struct PlayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "play",
+        abstract: "Play audio files to the sound card one after another, crossfading between them.",
+        discussion: """
+            Two decks take turns: while one track plays the next is decoded in the background, started \
+            --crossfade seconds before the end and faded in with the constant-power crossfader (beat-matched \
+            mixing is a later feature). A file that cannot be loaded is reported and skipped. On a terminal a \
+            status line shows the track, position, master level and underruns. Ctrl-C or SIGTERM fades out \
+            over 50 ms and stops. See 'djd devices' for device names.
+            """
+    )
+
+    @Argument(help: "Audio files (WAV, AIFF, FLAC, Ogg, MP3), played in order.")
+    var files: [String]
+
+    @Option(help: "ALSA playback device: default, hw:1,0, plughw:1, a PCM from an asoundrc.")
+    var device = "default"
+
+    @Option(help: "Period: frames (256) or milliseconds (5ms). The device may grant another size.")
+    var period = "256"
+
+    @Option(help: "Periods in the device buffer (2 ... 16): the output latency is periods × period.")
+    var periods = 3
+
+    @Option(help: "Seconds of crossfade between tracks (0 ... 60).")
+    var crossfade = 8.0
+
+    @Option(help: "Sample rate to ask the device for; it may grant another unless --exact-rate.")
+    var rate = 48000
+
+    @Flag(name: .customLong("exact-rate"), help: "Fail unless the device takes --rate exactly.")
+    var exactRate = false
+
+    @Option(help: "Sample format: auto, S16, S24, S24_3, S32, FLOAT.")
+    var format = "auto"
+
+    @Option(help: "Output channels: 2, or 4 (master 1/2, cue 3/4). Default: 4 on a hardware device that has them.")
+    var channels: Int?
+
+    @Option(name: .customLong("realtime-priority"), help: "SCHED_FIFO priority of the audio thread (0: normal priority).")
+    var realtimePriority = 70
+
+    @Flag(name: .shortAndLong, help: "No status line.")
+    var quiet = false
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one audio file") }
+        guard BufferLength(parsing: period) != nil else {
+            throw ValidationError("--period '\(period)' is neither frames (256) nor milliseconds (5ms)")
+        }
+        guard (0...60).contains(crossfade) else { throw ValidationError("--crossfade \(crossfade) is outside 0 ... 60 s") }
+        guard AudioSampleFormat(name: format) != nil else {
+            throw ValidationError("--format '\(format)' is not one of auto, S16, S24, S24_3, S32, FLOAT")
+        }
+        guard (8000...384_000).contains(rate) else { throw ValidationError("--rate \(rate) is outside 8000 ... 384000") }
+    }
+
+    func run() throws {
+        var out = AudioOutputConfiguration(device: device)
+        out.period = BufferLength(parsing: period)!
+        out.periods = periods
+        out.format = AudioSampleFormat(name: format)!
+        out.channels = channels
+        out.realtimePriority = realtimePriority
+        let output: AudioOutput
+        do {
+            output = try AudioOutput(out, sampleRate: rate, exactRate: exactRate)
+        } catch let e as DJCoreError {
+            throw deviceFailure(e, device: device)
+        }
+        let session = try PlaySession(files: files, output: output, crossfade: crossfade,
+                                      terminal: !quiet && isatty(STDERR_FILENO) == 1, quiet: quiet)
+        let code = try session.run()
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// Prints the device error with the list of devices, and returns the exit code to throw.
+func deviceFailure(_ e: DJCoreError, device: String) -> ExitCode {
+    var text = "djd: \(e.description)\n"
+    let devices = AudioDevice.list(probe: false)
+    if !devices.isEmpty {
+        text += "Playback devices ALSA knows (details: djd devices):\n"
+        text += devices.map { "  \($0.name)" }.joined(separator: "\n") + "\n"
+    }
+    FileHandle.standardError.write(Data(text.utf8))
+    return ExitCode(3)
+}
+
+/// Stop requests from SIGINT / SIGTERM.
+final class StopSignal: Sendable {
+    private let flag = Locked<Int32>(0)
+    private let sources = Locked<[DispatchSourceSignal]>([])
+
+    init(signals: [Int32] = [SIGINT, SIGTERM]) {
+        for s in signals {
+            signal(s, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
+            src.setEventHandler { [flag] in flag.withLock { $0 = s } }
+            src.resume()
+            sources.withLock { $0.append(src) }
+        }
+    }
+
+    /// The signal received, or 0.
+    var received: Int32 { flag.withLock { $0 } }
+}
+
+/// One `djd play` run: a two-deck player fed by a background loader.
+final class PlaySession: @unchecked Sendable {
+    let files: [String]
+    let engine: Engine
+    let scheduler: AudioScheduler
+    let crossfadeSeconds: Double
+    let terminal: Bool
+    let quiet: Bool
+    let rate: Int
+
+    /// Tracks decoded in the background: index -> track or the error that says why not.
+    private let loaded = Locked<[Int: Result<Track, DJCoreError>]>([:])
+    private let loadQueue = DispatchQueue(label: "djd.play.loader", qos: .utility)
+    private let messages = Locked<[String]>([])
+
+    init(files: [String], output: AudioOutput, crossfade: Double, terminal: Bool, quiet: Bool) throws {
+        self.files = files
+        self.crossfadeSeconds = crossfade
+        self.terminal = terminal
+        self.quiet = quiet
+        rate = output.info.sampleRate
+        var config = EngineConfiguration(sampleRate: rate, decks: 2)
+        config.maxPeriodFrames = max(4096, output.info.periodFrames)
+        engine = try Engine(configuration: config)
+        let messages = self.messages
+        scheduler = try AudioScheduler(engine: engine, output: output, onEvent: { event in
+            switch event {
+            case let .realtimeRefused(m), let .memoryLockRefused(m), let .deviceFailed(m):
+                messages.withLock { $0.append(m) }
+            case let .reopenFailed(attempt, error, retry):
+                messages.withLock { $0.append("reopen attempt \(attempt) failed: \(error); next in \(String(format: "%.1f", retry)) s") }
+            case let .reopened(info):
+                messages.withLock { $0.append("sound device '\(info.device)' is back") }
+            case .started, .underruns:
+                break
+            }
+        }, onEngineEvents: { _ in })
+    }
+
+    private func load(_ index: Int) {
+        guard index < files.count else { return }
+        let path = files[index], rate = self.rate
+        loadQueue.async { [loaded] in
+            let result: Result<Track, DJCoreError>
+            do { result = .success(try Track.load(path: path, sampleRate: rate)) } catch let e as DJCoreError {
+                result = .failure(e)
+            } catch {
+                result = .failure(.invalidArgument("\(path): \(error)"))
+            }
+            loaded.withLock { $0[index] = result }
+        }
+    }
+
+    /// Waits for file `index` to be decoded; nil (after saying why) if it failed.
+    private func take(_ index: Int, stop: StopSignal) -> Track? {
+        while stop.received == 0 {
+            if let r = loaded.withLock({ $0.removeValue(forKey: index) }) {
+                switch r {
+                case let .success(t): return t
+                case let .failure(e):
+                    say("skipping \(files[index]): \(e.description)")
+                    return nil
+                }
+            }
+            usleep(5000)
+        }
+        return nil
+    }
+
+    private func say(_ text: String) {
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        FileHandle.standardError.write(Data("djd play: \(text)\n".utf8))
+    }
+
+    /// Plays everything; returns the exit code (0: all played or stopped by a signal; 1: nothing playable).
+    func run() throws -> Int32 {
+        let stop = StopSignal()
+        try engine.send([.curve(.constantPower), .assign(deck: 1, .a), .assign(deck: 2, .b), .crossfader(-1, .immediate)])
+        let info = scheduler.output
+        if !quiet {
+            say(String(format: "%@: %d Hz, %@, %d channels%@, period %d frames × %d (%.1f ms buffer)",
+                       info.device, info.sampleRate, info.format, info.channels,
+                       info.cueOnChannels3And4 ? " (cue on 3/4)" : "", info.periodFrames, info.periods,
+                       info.bufferLatency * 1000))
+        }
+        load(0)
+        var index = 0
+        try scheduler.start()
+        defer { scheduler.stop(fadeOut: 0) }
+
+        var nextIndex = 0          // the next file to try
+        var deck = 2               // the deck of the current track (the first goes to deck 1)
+        var played = 0
+        var current: (index: Int, track: Track, start: UInt64, end: UInt64)?
+        var lastDraw = Date.distantPast
+        while stop.received == 0 {
+            let due = current.map { engine.frame + UInt64((crossfadeSeconds + 5) * Double(rate)) >= $0.end } ?? true
+            if due && nextIndex < files.count {
+                // the next playable file (failures are reported and skipped)
+                var next: Track?
+                while next == nil && nextIndex < files.count && stop.received == 0 {
+                    let i = nextIndex
+                    nextIndex += 1
+                    if nextIndex < files.count { load(nextIndex) }
+                    if let t = take(i, stop: stop) { next = t; index = i }
+                }
+                if let track = next {
+                    let now = engine.frame + UInt64(info.periodFrames)
+                    let fade = current.map { crossfadeFrames($0.track, track) } ?? 0
+                    let start = current.map { max(now, $0.end - UInt64(fade)) } ?? now
+                    deck = 3 - deck
+                    try engine.send(.load(deck: deck, track: track))
+                    try engine.send(.play(deck: deck), at: start)
+                    try engine.send(.crossfader(deck == 1 ? -1 : 1, fade > 0 ? .frames(fade) : .immediate), at: start)
+                    current = (index, track, start, start + UInt64(track.frameCount))
+                    played += 1
+                    if !terminal && !quiet {
+                        print("now playing \(index + 1)/\(files.count): \(files[index]) (\(clock(track.duration)))")
+                        fflush(nil)
+                    }
+                }
+            }
+            guard let c = current else { break }  // nothing playable at all
+            if nextIndex >= files.count && engine.frame >= c.end + UInt64(info.bufferFrames) { break }
+            for m in messages.withLock({ m -> [String] in defer { m.removeAll() }; return m }) { say(m) }
+            if terminal, Date().timeIntervalSince(lastDraw) >= 0.1, let c = current {
+                lastDraw = Date()
+                drawStatus(c.index, c.track, c.start)
+            }
+            usleep(10_000)
+        }
+        let signalled = stop.received != 0
+        scheduler.stop(fadeOut: signalled ? 0.05 : 0)
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        for m in messages.withLock({ m -> [String] in defer { m.removeAll() }; return m }) { say(m) }
+        let stats = scheduler.stats
+        if !quiet {
+            say(String(format: "%@ — %d of %d files played, %llu underruns, worst period render %.2f ms (%.1f %% of the period)",
+                       signalled ? "stopped" : "done", played, files.count, stats.underruns, stats.renderMax * 1000,
+                       stats.maxLoad * 100))
+        }
+        return played == 0 && !signalled ? 1 : 0
+    }
+
+    private func crossfadeFrames(_ a: Track, _ b: Track) -> Int {
+        let want = Int(crossfadeSeconds * Double(rate))
+        return max(0, min(want, Int(a.frameCount / 2), Int(b.frameCount / 2)))
+    }
+
+    private func drawStatus(_ index: Int, _ track: Track, _ start: UInt64) {
+        let s = engine.state()
+        let pos = Double(engine.frame > start ? engine.frame - start : 0) / Double(rate)
+        let name = (files[index] as NSString).lastPathComponent
+        let peak = s.master.peakDb
+        let level = peak.isFinite ? String(format: "%6.1f dB", peak) : "  -inf dB"
+        let meterWidth = 20
+        let filled = peak.isFinite ? max(0, min(meterWidth, Int((peak + 60) / 60 * Double(meterWidth)))) : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: meterWidth - filled)
+        let line = String(format: "\r\u{1B}[K▶ %d/%d %@  %@ / %@  [%@] %@  underruns %llu",
+                          index + 1, files.count, String(name.prefix(40)), clock(min(pos, track.duration)),
+                          clock(track.duration), bar, level, scheduler.stats.underruns)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
