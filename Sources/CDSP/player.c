@@ -108,14 +108,14 @@ static void *run(void *arg)
     const int wait_ms = (int)(buffer_ms * 2 < 20 ? 20 : buffer_ms * 2);
     uint64_t timeout_ms = p->cfg.timeout_ms;
     if (timeout_ms == 0) timeout_ms = buffer_ms * 8 < 500 ? 500 : buffer_ms * 8;
-    uint64_t waited_ms = 0;
+    uint64_t last_progress = cdsp_monotonic_ns();
 
     hook(p, CDSP_PLAYER_HOOK_LOOP_BEGIN);
     while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
         int w = cdsp_pcm_wait(p->pcm, wait_ms);
         if (w == 0) {
-            waited_ms += (uint64_t)wait_ms;
-            if (waited_ms >= timeout_ms) {
+            /* measured, not counted: a wait can wake early without room */
+            if (cdsp_monotonic_ns() - last_progress >= timeout_ms * 1000000u) {
                 fail(p, CDSP_ERR_DEVICE_TIMEOUT, 0);
                 break;
             }
@@ -125,7 +125,6 @@ static void *run(void *arg)
             if (handle_error(p, w)) continue;
             break;
         }
-        waited_ms = 0;
         uint32_t stall = atomic_exchange_explicit(&p->stall_ms, 0, memory_order_relaxed);
         if (stall) {
             /* fault injection (tests only): deliberately miss the deadline */
@@ -153,8 +152,9 @@ static void *run(void *arg)
             break;
         }
         long delay = 0;
-        if (cdsp_pcm_delay(p->pcm, &delay) == 0)
-            publish_clock(p, cdsp_engine_frame(p->engine), delay, cdsp_monotonic_ns());
+        uint64_t now = cdsp_monotonic_ns();
+        last_progress = now;
+        if (cdsp_pcm_delay(p->pcm, &delay) == 0) publish_clock(p, cdsp_engine_frame(p->engine), delay, now);
     }
     hook(p, CDSP_PLAYER_HOOK_LOOP_END);
     int expected = CDSP_PLAYER_RUNNING;

@@ -255,7 +255,20 @@ struct LiveCLITests {
     /// plays on. (A second JACK server of its own, in a child process: one process can be a client of only
     /// one JACK server, and the other tests use the main one.)
     @Test func a_device_that_disappears_is_reopened_with_backoff() throws {
-        let server = "djcore-fail-\(getpid())"
+        let server = "djcore-failtest"  // fixed: JACK reclaims a dead server's registry slot only under the same name
+        func answers() -> Bool {
+            let w = Process()
+            w.executableURL = URL(fileURLWithPath: "/usr/bin/jack_wait")
+            w.arguments = ["-s", server, "-c"]
+            w.environment = ["JACK_NO_START_SERVER": "1", "PATH": "/usr/bin:/bin"]
+            let out = Pipe()
+            w.standardOutput = out
+            w.standardError = FileHandle.nullDevice
+            guard (try? w.run()) != nil else { return false }
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            w.waitUntilExit()
+            return text.hasPrefix("running")
+        }
         func startServer() throws -> Process {
             for _ in 0..<10 {
                 let j = Process()
@@ -265,8 +278,14 @@ struct LiveCLITests {
                 j.standardOutput = FileHandle.nullDevice
                 j.standardError = FileHandle.nullDevice
                 try j.run()
-                usleep(700_000)
-                if j.isRunning { return j }  // a killed server lingers ~1 s: "already active"; try again
+                // ready when it answers; a killed server lingers ~1 s ("already active"): then try again
+                let deadline = Date().addingTimeInterval(10)
+                while j.isRunning && Date() < deadline {
+                    if answers() { return j }
+                    usleep(100_000)
+                }
+                if j.isRunning { kill(j.processIdentifier, SIGKILL) }
+                j.waitUntilExit()
                 usleep(300_000)
             }
             throw CocoaError(.featureUnsupported)

@@ -255,14 +255,17 @@ public final class AudioScheduler: @unchecked Sendable {
     public static func monotonicNanoseconds() -> UInt64 { cdsp_monotonic_ns() }
 
     /// The engine frame being heard at monotonic time `ns` (interpolated from the last write's clock
-    /// sample: frames rendered minus frames still queued in the device). nil before the first write.
+    /// sample: frames rendered minus frames still queued in the device, plus the time since; never more
+    /// than was written). nil before the first write.
     public func heardFrame(at ns: UInt64) -> Double? {
         shared.withLock { s -> Double? in
             guard let p = s.player else { return nil }
             var c = cdsp_player_clock()
             guard cdsp_player_clock_get(p, &c) != 0 else { return nil }
             let dt = (Double(ns) - Double(c.ns)) / 1e9
-            return Double(c.frame) - Double(c.delay) + dt * Double(s.info.sampleRate)
+            // Never beyond what was written: when the whole VM (or the sound server) stalls, a stale sample
+            // extrapolated with wall time would run ahead of the device.
+            return min(Double(c.frame), Double(c.frame) - Double(c.delay) + dt * Double(s.info.sampleRate))
         }
     }
 
