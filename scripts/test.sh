@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 echo "== virtual sound device (JACK dummy backend)"
 lines="$(bash scripts/virtual-audio.sh start)"
 eval "$lines"
-trap 'bash scripts/virtual-audio.sh stop' EXIT
+trap 'bash scripts/virtual-audio.sh stop >/dev/null 2>&1' EXIT   # quietly: swift test's summary ends the output
 echo "== real-time safety under RealtimeSanitizer (.build-rtsan)"
 swift test --scratch-path .build-rtsan \
     -Xswiftc -Xclang-linker -Xswiftc -fsanitize=realtime -Xcc -DCRTCHECK_RTSAN \
