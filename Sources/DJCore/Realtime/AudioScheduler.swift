@@ -82,6 +82,7 @@ public struct AudioThreadHook: @unchecked Sendable {
 /// engine's events (tracks handed back, track ends) and passes them to `onEngineEvents`.
 ///
 /// Thread-safety: all methods may be called from any thread; `start` and `stop` from one at a time.
+/// Lifetime: a started scheduler keeps itself alive (its supervisor thread holds it) until `stop()`.
 public final class AudioScheduler: @unchecked Sendable {
     public let engine: Engine
     public let configuration: AudioOutputConfiguration

@@ -17,6 +17,10 @@
  *
  * Errors: every call that fails fills `msg` with a sentence naming the device and what went wrong, with
  * ALSA's own words (its error handler is captured, so ALSA prints nothing on stderr).
+ * Process-wide side effects of the first call: ALSA's error handler is replaced, and JACK_NO_START_SERVER=1
+ * is set unless already set (so that opening or probing the `jack` PCM never starts a JACK server).
+ * A JACK server that dies gives no error at all: the device just stops taking audio. Hence the time-out
+ * in cdsp_pcm_wait's callers (player.h).
  *
  * Thread contract: open/close/probe/hints — control. wait/write/avail/delay/recover — the one audio thread,
  * real-time safe in the sense that they allocate nothing and take no lock of ours (they are the device I/O
