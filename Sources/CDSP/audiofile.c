@@ -1,23 +1,14 @@
 #include "cdsp/audiofile.h"
+#include "message.h"
 
 #include <errno.h>
 #include <math.h>
 #include <samplerate.h>
 #include <sndfile.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static void say(char *msg, size_t len, const char *fmt, ...)
-{
-    if (!msg || !len) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, len, fmt, ap);
-    va_end(ap);
-}
 
 static const char *major_name(int format)
 {
@@ -97,29 +88,29 @@ static SNDFILE *open_read(const char *path, SF_INFO *sfi, cdsp_status *st, char 
     memset(sfi, 0, sizeof *sfi);
     if (!path || !*path) {
         *st = CDSP_ERR_INVALID_ARGUMENT;
-        say(msg, msg_len, "no file name given");
+        cdsp_message(msg, msg_len, "no file name given");
         return NULL;
     }
     if (stat(path, &sb) != 0) {
         *st = errno == ENOENT || errno == ENOTDIR ? CDSP_ERR_FILE_NOT_FOUND : CDSP_ERR_FILE_UNREADABLE;
-        say(msg, msg_len, "%s", errno == ENOENT || errno == ENOTDIR ? "no such file" : strerror(errno));
+        cdsp_message(msg, msg_len, "%s", errno == ENOENT || errno == ENOTDIR ? "no such file" : strerror(errno));
         return NULL;
     }
     if (S_ISDIR(sb.st_mode)) {
         *st = CDSP_ERR_FILE_UNREADABLE;
-        say(msg, msg_len, "is a directory, not an audio file");
+        cdsp_message(msg, msg_len, "is a directory, not an audio file");
         return NULL;
     }
     if (sb.st_size == 0) {
         *st = CDSP_ERR_FILE_EMPTY;
-        say(msg, msg_len, "the file is empty (0 bytes)");
+        cdsp_message(msg, msg_len, "the file is empty (0 bytes)");
         return NULL;
     }
     file_head head;
     read_head(path, &head);
     if (looks_like_text(&head)) {
         *st = CDSP_ERR_FILE_UNSUPPORTED;
-        say(msg, msg_len, "not an audio file: it is text");
+        cdsp_message(msg, msg_len, "not an audio file: it is text");
         return NULL;
     }
     SNDFILE *f = sf_open(path, SFM_READ, sfi);
@@ -129,28 +120,28 @@ static SNDFILE *open_read(const char *path, SF_INFO *sfi, cdsp_status *st, char 
         if (!looks_like_audio(&head)) {
             /* libsndfile's own words are misleading here (e.g. the MP3 probe says "not a regular file"). */
             *st = CDSP_ERR_FILE_UNSUPPORTED;
-            say(msg, msg_len, "not an audio file: no known audio header (WAV, AIFF, FLAC, Ogg, MP3) at the start");
+            cdsp_message(msg, msg_len, "not an audio file: no known audio header (WAV, AIFF, FLAC, Ogg, MP3) at the start");
         } else if (e == SF_ERR_UNRECOGNISED_FORMAT) {
             *st = CDSP_ERR_FILE_UNSUPPORTED;
-            say(msg, msg_len, "not a recognised audio format (libsndfile: %s)", why);
+            cdsp_message(msg, msg_len, "not a recognised audio format (libsndfile: %s)", why);
         } else if (e == SF_ERR_MALFORMED_FILE) {
             *st = CDSP_ERR_FILE_CORRUPT;
-            say(msg, msg_len, "corrupt header (libsndfile: %s)", why);
+            cdsp_message(msg, msg_len, "corrupt header (libsndfile: %s)", why);
         } else if (e == SF_ERR_UNSUPPORTED_ENCODING) {
             *st = CDSP_ERR_FILE_UNSUPPORTED;
-            say(msg, msg_len, "unsupported encoding (libsndfile: %s)", why);
+            cdsp_message(msg, msg_len, "unsupported encoding (libsndfile: %s)", why);
         } else if (e == SF_ERR_SYSTEM) {
             *st = CDSP_ERR_FILE_UNREADABLE;
-            say(msg, msg_len, "cannot open (%s)", why);
+            cdsp_message(msg, msg_len, "cannot open (%s)", why);
         } else {
             *st = CDSP_ERR_FILE_CORRUPT;
-            say(msg, msg_len, "cannot decode (libsndfile: %s)", why);
+            cdsp_message(msg, msg_len, "cannot decode (libsndfile: %s)", why);
         }
         return NULL;
     }
     if (sfi->channels < 1 || sfi->samplerate < 1000 || sfi->samplerate > 768000) {
         *st = CDSP_ERR_FILE_CORRUPT;
-        say(msg, msg_len, "implausible header: %d channels at %d Hz", sfi->channels, sfi->samplerate);
+        cdsp_message(msg, msg_len, "implausible header: %d channels at %d Hz", sfi->channels, sfi->samplerate);
         sf_close(f);
         return NULL;
     }
@@ -197,14 +188,14 @@ cdsp_status cdsp_resample_stereo(const float *in, int64_t in_frames, uint32_t in
     static const int converter[] = {SRC_SINC_BEST_QUALITY, SRC_SINC_MEDIUM_QUALITY, SRC_SINC_FASTEST};
     memset(out, 0, sizeof *out);
     if (in_rate == 0 || out_rate == 0 || in_frames < 0 || (unsigned)quality > CDSP_SRC_FASTEST) {
-        say(msg, msg_len, "invalid resampling request");
+        cdsp_message(msg, msg_len, "invalid resampling request");
         return CDSP_ERR_INVALID_ARGUMENT;
     }
     double ratio = (double)out_rate / (double)in_rate;
     int64_t cap = (int64_t)ceil((double)in_frames * ratio) + 16;
     out->frames = malloc((size_t)cap * 2 * sizeof(float));
     if (!out->frames) {
-        say(msg, msg_len, "out of memory for %lld frames", (long long)cap);
+        cdsp_message(msg, msg_len, "out of memory for %lld frames", (long long)cap);
         return CDSP_ERR_NO_MEMORY;
     }
     out->sample_rate = out_rate;
@@ -217,7 +208,7 @@ cdsp_status cdsp_resample_stereo(const float *in, int64_t in_frames, uint32_t in
     SRC_STATE *s = src_new(converter[quality], 2, &e);
     if (!s) {
         cdsp_audio_free(out);
-        say(msg, msg_len, "libsamplerate: %s", src_strerror(e));
+        cdsp_message(msg, msg_len, "libsamplerate: %s", src_strerror(e));
         return CDSP_ERR_RESAMPLE;
     }
     /* Feed in blocks so that `long` frame counts never overflow and progress is steady. */
@@ -236,7 +227,7 @@ cdsp_status cdsp_resample_stereo(const float *in, int64_t in_frames, uint32_t in
         if (e) {
             src_delete(s);
             cdsp_audio_free(out);
-            say(msg, msg_len, "libsamplerate: %s", src_strerror(e));
+            cdsp_message(msg, msg_len, "libsamplerate: %s", src_strerror(e));
             return CDSP_ERR_RESAMPLE;
         }
         used += d.input_frames_used;
@@ -260,7 +251,7 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
     fill_info(&sfi, info);
     if (log_says_truncated(f)) {
         sf_close(f);
-        say(msg, msg_len, "the data chunk is shorter than the header says (an incomplete copy or download?)");
+        cdsp_message(msg, msg_len, "the data chunk is shorter than the header says (an incomplete copy or download?)");
         return CDSP_ERR_FILE_TRUNCATED;
     }
     int ch = sfi.channels;
@@ -268,7 +259,7 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
     int64_t limit = max_seconds > 0 ? (int64_t)(max_seconds * sfi.samplerate) : INT64_MAX;
     if (declared > limit) {
         sf_close(f);
-        say(msg, msg_len, "%.0f s long; the limit is %.0f s", (double)declared / sfi.samplerate, max_seconds);
+        cdsp_message(msg, msg_len, "%.0f s long; the limit is %.0f s", (double)declared / sfi.samplerate, max_seconds);
         return CDSP_ERR_TOO_LONG;
     }
     int64_t cap = declared > 0 ? declared : (int64_t)sfi.samplerate * 60;
@@ -278,7 +269,7 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
         free(stereo);
         free(block);
         sf_close(f);
-        say(msg, msg_len, "out of memory");
+        cdsp_message(msg, msg_len, "out of memory");
         return CDSP_ERR_NO_MEMORY;
     }
     int64_t got = 0;
@@ -289,7 +280,7 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
             free(stereo);
             free(block);
             sf_close(f);
-            say(msg, msg_len, "longer than the limit of %.0f s", max_seconds);
+            cdsp_message(msg, msg_len, "longer than the limit of %.0f s", max_seconds);
             return CDSP_ERR_TOO_LONG;
         }
         if (got + n > cap) {
@@ -299,7 +290,7 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
                 free(stereo);
                 free(block);
                 sf_close(f);
-                say(msg, msg_len, "out of memory");
+                cdsp_message(msg, msg_len, "out of memory");
                 return CDSP_ERR_NO_MEMORY;
             }
             stereo = p;
@@ -320,18 +311,18 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
     free(block);
     if (declared > 0 && got < declared) {
         free(stereo);
-        say(msg, msg_len, "decoding stopped at %.2f s of %.2f s: the file is cut short or damaged (libsndfile: %s)",
+        cdsp_message(msg, msg_len, "decoding stopped at %.2f s of %.2f s: the file is cut short or damaged (libsndfile: %s)",
             (double)got / sfi.samplerate, (double)declared / sfi.samplerate, why);
         return CDSP_ERR_FILE_TRUNCATED;
     }
     if (err != SF_ERR_NO_ERROR && got == 0) {
         free(stereo);
-        say(msg, msg_len, "corrupt audio data (libsndfile: %s)", why);
+        cdsp_message(msg, msg_len, "corrupt audio data (libsndfile: %s)", why);
         return CDSP_ERR_FILE_CORRUPT;
     }
     if (got == 0) {
         free(stereo);
-        say(msg, msg_len, "no audio frames could be decoded");
+        cdsp_message(msg, msg_len, "no audio frames could be decoded");
         return CDSP_ERR_FILE_EMPTY;
     }
     uint32_t rate = (uint32_t)sfi.samplerate;
@@ -378,7 +369,7 @@ cdsp_audiofile_writer *cdsp_audiofile_writer_create(const char *path, uint32_t s
     cdsp_audiofile_writer *w = NULL;
     if (!path || sample_rate < 1000 || channels < 1 || channels > 8 || (unsigned)format > CDSP_FILE_MP3) {
         if (err) *err = CDSP_ERR_INVALID_ARGUMENT;
-        say(msg, msg_len, "invalid output settings");
+        cdsp_message(msg, msg_len, "invalid output settings");
         return NULL;
     }
     w = calloc(1, sizeof *w);
@@ -386,7 +377,7 @@ cdsp_audiofile_writer *cdsp_audiofile_writer_create(const char *path, uint32_t s
     if (!w || !w->pcm) {
         if (w) free(w);
         if (err) *err = CDSP_ERR_NO_MEMORY;
-        say(msg, msg_len, "out of memory");
+        cdsp_message(msg, msg_len, "out of memory");
         return NULL;
     }
     SF_INFO sfi;
@@ -398,7 +389,7 @@ cdsp_audiofile_writer *cdsp_audiofile_writer_create(const char *path, uint32_t s
     w->f = sf_open(path, SFM_WRITE, &sfi);
     if (!w->f) {
         if (err) *err = CDSP_ERR_FILE_WRITE;
-        say(msg, msg_len, "cannot create (libsndfile: %s)", sf_strerror(NULL));
+        cdsp_message(msg, msg_len, "cannot create (libsndfile: %s)", sf_strerror(NULL));
         free(w->pcm);
         free(w);
         return NULL;
@@ -456,10 +447,10 @@ cdsp_status cdsp_audiofile_writer_close(cdsp_audiofile_writer *w, char *msg, siz
 {
     if (!w) return CDSP_OK;
     cdsp_status st = w->st;
-    if (st != CDSP_OK) say(msg, msg_len, "%s", w->why);
+    if (st != CDSP_OK) cdsp_message(msg, msg_len, "%s", w->why);
     if (w->f && sf_close(w->f) != 0 && st == CDSP_OK) {
         st = CDSP_ERR_FILE_WRITE;
-        say(msg, msg_len, "closing the file failed");
+        cdsp_message(msg, msg_len, "closing the file failed");
     }
     free(w->pcm);
     free(w);

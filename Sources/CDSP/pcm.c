@@ -1,6 +1,7 @@
 /* pcm.c — ALSA playback device (see pcm.h). */
 #define _GNU_SOURCE
 #include "cdsp/pcm.h"
+#include "message.h"
 
 #include <alsa/asoundlib.h>
 #include <errno.h>
@@ -48,15 +49,6 @@ static void pcm_init(void)
 }
 
 static void ensure_init(void) { pthread_once(&init_once, pcm_init); }
-
-static void set_msg(char *msg, size_t len, const char *fmt, ...)
-{
-    if (!msg || !len) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, len, fmt, ap);
-    va_end(ap);
-}
 
 /* " (ALSA: ...)" with whatever ALSA said, or its strerror. */
 static void alsa_detail(int err, char *out, size_t len)
@@ -208,16 +200,43 @@ static const char *type_name(snd_pcm_t *h)
     return n ? n : "?";
 }
 
-static void format_list(snd_pcm_t *h, snd_pcm_hw_params_t *hw, char *out, size_t len)
+/* Bit (1 << f) for each cdsp_pcm_format the device accepts. */
+static uint32_t format_mask(snd_pcm_t *h, snd_pcm_hw_params_t *hw)
+{
+    uint32_t mask = 0;
+    for (int f = CDSP_PCM_FORMAT_S16; f <= CDSP_PCM_FORMAT_FLOAT; f++)
+        if (snd_pcm_hw_params_test_format(h, hw, alsa_format((cdsp_pcm_format)f)) == 0) mask |= 1u << f;
+    return mask;
+}
+
+static void format_list(uint32_t mask, char *out, size_t len)
 {
     out[0] = 0;
     for (int f = CDSP_PCM_FORMAT_S16; f <= CDSP_PCM_FORMAT_FLOAT; f++) {
-        if (snd_pcm_hw_params_test_format(h, hw, alsa_format((cdsp_pcm_format)f)) == 0) {
+        if (mask & (1u << f)) {
             size_t n = strlen(out);
             snprintf(out + n, len - n, "%s%s", n ? ", " : "", cdsp_pcm_format_name((cdsp_pcm_format)f));
         }
     }
     if (!out[0]) snprintf(out, len, "none DJCore can write");
+}
+
+/* Opens `dev` for playback, non-blocking. On failure: the status, and a message that names the device,
+ * says what kind of failure it is and quotes ALSA. Shared by open and probe. */
+static cdsp_status open_playback(const char *dev, snd_pcm_t **h, char *msg, size_t msg_len)
+{
+    alsa_said[0] = 0;
+    int r = snd_pcm_open(h, dev, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
+    if (r >= 0) return CDSP_OK;
+    cdsp_status st = classify_open_error(r);
+    char detail[400];
+    alsa_detail(r, detail, sizeof detail);
+    const char *what = st == CDSP_ERR_DEVICE_NOT_FOUND ? "no such device"
+                     : st == CDSP_ERR_DEVICE_BUSY ? "it is busy (another program is using it)"
+                     : (r == -EACCES || r == -EPERM) ? "permission denied (is the user in the audio group?)"
+                     : "it could not be opened";
+    cdsp_message(msg, msg_len, "cannot open sound device '%s': %s%s", dev, what, detail);
+    return st;
 }
 
 cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_status *err, char *msg,
@@ -229,49 +248,39 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
     if (err) *err = CDSP_OK;
     if (msg && msg_len) msg[0] = 0;
     if (!req || !req->device || !req->device[0]) {
-        set_msg(msg, msg_len, "no sound device name given");
+        cdsp_message(msg, msg_len, "no sound device name given");
         goto fail_early;
     }
     const char *dev = req->device;
     if (strlen(dev) >= CDSP_PCM_NAME_MAX) {
-        set_msg(msg, msg_len, "sound device name is longer than %d characters", CDSP_PCM_NAME_MAX - 1);
+        cdsp_message(msg, msg_len, "sound device name is longer than %d characters", CDSP_PCM_NAME_MAX - 1);
         goto fail_early;
     }
     if (req->rate < 8000 || req->rate > 384000) {
-        set_msg(msg, msg_len, "sample rate %u Hz is outside 8000 ... 384000", req->rate);
+        cdsp_message(msg, msg_len, "sample rate %u Hz is outside 8000 ... 384000", req->rate);
         goto fail_early;
     }
     if (req->channels == 1 || req->channels > CDSP_PCM_MAX_CHANNELS) {
-        set_msg(msg, msg_len, "%u output channels: DJCore writes 2 ... %d (0 = auto)", req->channels,
+        cdsp_message(msg, msg_len, "%u output channels: DJCore writes 2 ... %d (0 = auto)", req->channels,
                 CDSP_PCM_MAX_CHANNELS);
         goto fail_early;
     }
     if (req->period_frames < 16 || req->period_frames > 65536) {
-        set_msg(msg, msg_len, "period of %u frames is outside 16 ... 65536", req->period_frames);
+        cdsp_message(msg, msg_len, "period of %u frames is outside 16 ... 65536", req->period_frames);
         goto fail_early;
     }
     if (req->periods < 2 || req->periods > 16) {
-        set_msg(msg, msg_len, "%u periods per buffer is outside 2 ... 16", req->periods);
+        cdsp_message(msg, msg_len, "%u periods per buffer is outside 2 ... 16", req->periods);
         goto fail_early;
     }
     if ((int)req->format < CDSP_PCM_FORMAT_AUTO || req->format > CDSP_PCM_FORMAT_FLOAT) {
-        set_msg(msg, msg_len, "unknown sample format %d", (int)req->format);
+        cdsp_message(msg, msg_len, "unknown sample format %d", (int)req->format);
         goto fail_early;
     }
 
-    alsa_said[0] = 0;
     snd_pcm_t *h = NULL;
-    int r = snd_pcm_open(&h, dev, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
-    if (r < 0) {
-        st = classify_open_error(r);
-        alsa_detail(r, detail, sizeof detail);
-        const char *what = st == CDSP_ERR_DEVICE_NOT_FOUND ? "no such device"
-                         : st == CDSP_ERR_DEVICE_BUSY ? "it is busy (another program is using it)"
-                         : (r == -EACCES || r == -EPERM) ? "permission denied (is the user in the audio group?)"
-                         : "it could not be opened";
-        set_msg(msg, msg_len, "cannot open sound device '%s': %s%s", dev, what, detail);
-        goto fail_early;
-    }
+    int r;
+    if ((st = open_playback(dev, &h, msg, msg_len)) != CDSP_OK) goto fail_early;
 
     snd_pcm_hw_params_t *hw;
     snd_pcm_hw_params_alloca(&hw);
@@ -279,11 +288,11 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
     if ((r = snd_pcm_hw_params_any(h, hw)) < 0) {
         st = CDSP_ERR_DEVICE_FAILED;
         alsa_detail(r, detail, sizeof detail);
-        set_msg(msg, msg_len, "sound device '%s' reports no configuration%s", dev, detail);
+        cdsp_message(msg, msg_len, "sound device '%s' reports no configuration%s", dev, detail);
         goto fail;
     }
     if ((r = snd_pcm_hw_params_set_access(h, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0) {
-        set_msg(msg, msg_len, "sound device '%s' does not take interleaved writes; try 'plug:%s'", dev, dev);
+        cdsp_message(msg, msg_len, "sound device '%s' does not take interleaved writes; try 'plug:%s'", dev, dev);
         goto fail;
     }
 
@@ -299,11 +308,11 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
     }
     if (fmt == CDSP_PCM_FORMAT_AUTO || snd_pcm_hw_params_set_format(h, hw, alsa_format(fmt)) < 0) {
         char list[128];
-        format_list(h, hw, list, sizeof list);
+        format_list(format_mask(h, hw), list, sizeof list);
         if (req->format == CDSP_PCM_FORMAT_AUTO)
-            set_msg(msg, msg_len, "sound device '%s' takes none of FLOAT_LE, S32_LE, S24_LE, S24_3LE, S16_LE; try 'plug:%s'", dev, dev);
+            cdsp_message(msg, msg_len, "sound device '%s' takes none of FLOAT_LE, S32_LE, S24_LE, S24_3LE, S16_LE; try 'plug:%s'", dev, dev);
         else
-            set_msg(msg, msg_len, "sound device '%s' does not take %s (it takes: %s)", dev, cdsp_pcm_format_name(fmt), list);
+            cdsp_message(msg, msg_len, "sound device '%s' does not take %s (it takes: %s)", dev, cdsp_pcm_format_name(fmt), list);
         goto fail;
     }
 
@@ -317,13 +326,13 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
         channels = hwdev && snd_pcm_hw_params_test_channels(h, hw, 4) == 0 ? 4 : 2;
         if (snd_pcm_hw_params_test_channels(h, hw, channels) < 0) channels = chmin;
         if (channels > CDSP_PCM_MAX_CHANNELS || channels < 1) {
-            set_msg(msg, msg_len, "sound device '%s' needs %u ... %u channels; DJCore writes 2 ... %d", dev, chmin,
+            cdsp_message(msg, msg_len, "sound device '%s' needs %u ... %u channels; DJCore writes 2 ... %d", dev, chmin,
                     chmax, CDSP_PCM_MAX_CHANNELS);
             goto fail;
         }
     }
     if (channels < 2 || snd_pcm_hw_params_set_channels(h, hw, channels) < 0) {
-        set_msg(msg, msg_len, "sound device '%s' cannot play %u channels (it offers %u ... %u)", dev, channels, chmin,
+        cdsp_message(msg, msg_len, "sound device '%s' cannot play %u channels (it offers %u ... %u)", dev, channels, chmin,
                 chmax);
         goto fail;
     }
@@ -336,7 +345,7 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
     unsigned int rate = req->rate;
     dir = 0;
     if (snd_pcm_hw_params_set_rate_near(h, hw, &rate, &dir) < 0 || (req->rate_exact && rate != req->rate)) {
-        set_msg(msg, msg_len, "sound device '%s' cannot play at %u Hz (it offers %u ... %u Hz); try 'plug:%s', which "
+        cdsp_message(msg, msg_len, "sound device '%s' cannot play at %u Hz (it offers %u ... %u Hz); try 'plug:%s', which "
                 "converts", dev, req->rate, rmin, rmax, dev);
         goto fail;
     }
@@ -346,20 +355,20 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
     dir = 0;
     if ((r = snd_pcm_hw_params_set_period_size_near(h, hw, &period, &dir)) < 0) {
         alsa_detail(r, detail, sizeof detail);
-        set_msg(msg, msg_len, "sound device '%s' refuses a period near %u frames%s", dev, req->period_frames, detail);
+        cdsp_message(msg, msg_len, "sound device '%s' refuses a period near %u frames%s", dev, req->period_frames, detail);
         goto fail;
     }
     snd_pcm_uframes_t buffer = period * req->periods;
     if ((r = snd_pcm_hw_params_set_buffer_size_near(h, hw, &buffer)) < 0) {
         alsa_detail(r, detail, sizeof detail);
-        set_msg(msg, msg_len, "sound device '%s' refuses a buffer near %lu frames%s", dev,
+        cdsp_message(msg, msg_len, "sound device '%s' refuses a buffer near %lu frames%s", dev,
                 (unsigned long)(period * req->periods), detail);
         goto fail;
     }
     alsa_said[0] = 0;
     if ((r = snd_pcm_hw_params(h, hw)) < 0) {
         alsa_detail(r, detail, sizeof detail);
-        set_msg(msg, msg_len, "sound device '%s' refused the configuration (%u Hz, %s, %u channels, period %lu, "
+        cdsp_message(msg, msg_len, "sound device '%s' refused the configuration (%u Hz, %s, %u channels, period %lu, "
                 "buffer %lu)%s", dev, rate, cdsp_pcm_format_name(fmt), channels, (unsigned long)period,
                 (unsigned long)buffer, detail);
         goto fail;
@@ -367,7 +376,7 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
     snd_pcm_hw_params_get_period_size(hw, &period, &dir);
     snd_pcm_hw_params_get_buffer_size(hw, &buffer);
     if (period == 0 || buffer < 2 * period) {
-        set_msg(msg, msg_len, "sound device '%s' granted a period of %lu frames in a buffer of %lu: needs 2 periods or "
+        cdsp_message(msg, msg_len, "sound device '%s' granted a period of %lu frames in a buffer of %lu: needs 2 periods or "
                 "more", dev, (unsigned long)period, (unsigned long)buffer);
         goto fail;
     }
@@ -381,19 +390,19 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
         (r = snd_pcm_sw_params_set_avail_min(h, sw, period)) < 0 ||
         (r = snd_pcm_sw_params(h, sw)) < 0) {
         alsa_detail(r, detail, sizeof detail);
-        set_msg(msg, msg_len, "sound device '%s' refused its software parameters%s", dev, detail);
+        cdsp_message(msg, msg_len, "sound device '%s' refused its software parameters%s", dev, detail);
         goto fail;
     }
     if ((r = snd_pcm_prepare(h)) < 0) {
         alsa_detail(r, detail, sizeof detail);
-        set_msg(msg, msg_len, "sound device '%s' cannot be prepared%s", dev, detail);
+        cdsp_message(msg, msg_len, "sound device '%s' cannot be prepared%s", dev, detail);
         goto fail;
     }
 
     cdsp_pcm *p = calloc(1, sizeof *p);
     if (!p) {
         st = CDSP_ERR_NO_MEMORY;
-        set_msg(msg, msg_len, "out of memory");
+        cdsp_message(msg, msg_len, "out of memory");
         goto fail;
     }
     p->h = h;
@@ -406,7 +415,6 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
     p->info.buffer_frames = (uint32_t)buffer;
     p->info.periods = (uint32_t)(buffer / period);
     p->info.bytes_per_frame = channels * cdsp_pcm_format_bytes(fmt);
-    p->info.pcm_type = (int)snd_pcm_type(h);
     snprintf(p->info.type_name, sizeof p->info.type_name, "%s", type_name(h));
     p->buf_frames = (uint32_t)period;
     p->buf = calloc((size_t)p->buf_frames, p->info.bytes_per_frame);
@@ -414,7 +422,7 @@ cdsp_pcm *cdsp_pcm_open(const cdsp_pcm_request *req, cdsp_pcm_info *info, cdsp_s
     if (!p->buf) {
         free(p);
         st = CDSP_ERR_NO_MEMORY;
-        set_msg(msg, msg_len, "out of memory");
+        cdsp_message(msg, msg_len, "out of memory");
         goto fail;
     }
     if (info) *info = p->info;
@@ -442,11 +450,6 @@ void cdsp_pcm_close(cdsp_pcm *p)
 }
 
 /* ---- the audio thread's calls ---- */
-
-long cdsp_pcm_avail(cdsp_pcm *p)
-{
-    return (long)snd_pcm_avail_update(p->h);
-}
 
 int cdsp_pcm_wait(cdsp_pcm *p, int timeout_ms)
 {
@@ -539,24 +542,19 @@ cdsp_status cdsp_pcm_probe(const char *device, cdsp_pcm_caps *caps, char *msg, s
     if (msg && msg_len) msg[0] = 0;
     memset(caps, 0, sizeof *caps);
     if (!device || !device[0]) {
-        set_msg(msg, msg_len, "no sound device name given");
+        cdsp_message(msg, msg_len, "no sound device name given");
         return CDSP_ERR_INVALID_ARGUMENT;
     }
-    alsa_said[0] = 0;
     snd_pcm_t *h = NULL;
     char detail[400];
-    int r = snd_pcm_open(&h, device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
-    if (r < 0) {
-        cdsp_status st = classify_open_error(r);
-        alsa_detail(r, detail, sizeof detail);
-        set_msg(msg, msg_len, "cannot open '%s'%s", device, detail);
-        return st;
-    }
+    cdsp_status st = open_playback(device, &h, msg, msg_len);
+    if (st != CDSP_OK) return st;
+    int r;
     snd_pcm_hw_params_t *hw;
     snd_pcm_hw_params_alloca(&hw);
     if ((r = snd_pcm_hw_params_any(h, hw)) < 0) {
         alsa_detail(r, detail, sizeof detail);
-        set_msg(msg, msg_len, "'%s' reports no configuration%s", device, detail);
+        cdsp_message(msg, msg_len, "'%s' reports no configuration%s", device, detail);
         snd_pcm_close(h);
         return CDSP_ERR_DEVICE_FAILED;
     }
@@ -572,8 +570,7 @@ cdsp_status cdsp_pcm_probe(const char *device, cdsp_pcm_caps *caps, char *msg, s
     snd_pcm_hw_params_get_period_size_max(hw, &f, &dir); caps->period_max = f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
     snd_pcm_hw_params_get_buffer_size_min(hw, &f); caps->buffer_min = (uint32_t)f;
     snd_pcm_hw_params_get_buffer_size_max(hw, &f); caps->buffer_max = f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
-    for (int fm = CDSP_PCM_FORMAT_S16; fm <= CDSP_PCM_FORMAT_FLOAT; fm++)
-        if (snd_pcm_hw_params_test_format(h, hw, alsa_format((cdsp_pcm_format)fm)) == 0) caps->formats |= 1u << fm;
+    caps->formats = format_mask(h, hw);
     for (uint32_t i = 0; i < sizeof kStandardRates / sizeof kStandardRates[0]; i++)
         if (snd_pcm_hw_params_test_rate(h, hw, kStandardRates[i], 0) == 0) caps->standard_rates |= 1u << i;
     snd_pcm_close(h);

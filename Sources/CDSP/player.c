@@ -164,51 +164,36 @@ static void *run(void *arg)
 
 cdsp_player *cdsp_player_start(cdsp_engine *engine, cdsp_pcm *pcm, const cdsp_player_config *cfg, cdsp_status *err)
 {
-    if (err) *err = CDSP_OK;
-    if (!engine || !pcm) {
-        if (err) *err = CDSP_ERR_INVALID_ARGUMENT;
-        return NULL;
-    }
+    cdsp_status st = CDSP_ERR_INVALID_ARGUMENT;
+    cdsp_player *p = NULL;
     cdsp_player_config c = cfg ? *cfg : cdsp_player_config_default();
-    if (c.rt_priority < 0 || c.rt_priority > 99) {
-        if (err) *err = CDSP_ERR_INVALID_ARGUMENT;
-        return NULL;
-    }
-    cdsp_player *p = calloc(1, sizeof *p);
-    if (!p) {
-        if (err) *err = CDSP_ERR_NO_MEMORY;
-        return NULL;
-    }
+    if (!engine || !pcm || c.rt_priority < 0 || c.rt_priority > 99) goto fail;
+    const cdsp_pcm_info *info = cdsp_pcm_get_info(pcm);
+    if (info->period_frames > cdsp_engine_max_block(engine) || info->rate != cdsp_engine_sample_rate(engine)) goto fail;
+    st = CDSP_ERR_NO_MEMORY;
+    if (!(p = calloc(1, sizeof *p))) goto fail;
     p->engine = engine;
     p->pcm = pcm;
     p->cfg = c;
-    p->info = *cdsp_pcm_get_info(pcm);
-    if (p->info.period_frames > cdsp_engine_max_block(engine) || p->info.rate != cdsp_engine_sample_rate(engine)) {
-        free(p);
-        if (err) *err = CDSP_ERR_INVALID_ARGUMENT;
-        return NULL;
-    }
+    p->info = *info;
     p->period_ns = (uint64_t)p->info.period_frames * 1000000000u / p->info.rate;
     p->master = calloc((size_t)p->info.period_frames * 2, sizeof(float));
     p->cue = calloc((size_t)p->info.period_frames * 2, sizeof(float));
-    if (!p->master || !p->cue) {
-        free(p->master);
-        free(p->cue);
-        free(p);
-        if (err) *err = CDSP_ERR_NO_MEMORY;
-        return NULL;
-    }
+    if (!p->master || !p->cue) goto fail;
     if (c.lock_memory) p->mlock_errno = mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : errno;
     atomic_store(&p->rt_errno, -1);
     atomic_store(&p->state, CDSP_PLAYER_RUNNING);
-    if (pthread_create(&p->thread, NULL, run, p) != 0) {
+    if (pthread_create(&p->thread, NULL, run, p) != 0) goto fail;
+    if (err) *err = CDSP_OK;
+    return p;
+fail:
+    if (p) {
         free(p->master);
         free(p->cue);
         free(p);
-        if (err) *err = CDSP_ERR_NO_MEMORY;
-        return NULL;
     }
-    return p;
+    if (err) *err = st;
+    return NULL;
 }
 
 void cdsp_player_stop(cdsp_player *p)

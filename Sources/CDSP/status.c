@@ -1,4 +1,8 @@
 #include "cdsp/status.h"
+#include "message.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 const char *cdsp_status_string(cdsp_status s)
 {
@@ -24,4 +28,13 @@ const char *cdsp_status_string(cdsp_status s)
     case CDSP_ERR_DEVICE_TIMEOUT: return "sound device stopped taking audio";
     }
     return "unknown status";
+}
+
+void cdsp_message(char *msg, size_t len, const char *fmt, ...)
+{
+    if (!msg || !len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, len, fmt, ap);
+    va_end(ap);
 }

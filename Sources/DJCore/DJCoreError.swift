@@ -84,3 +84,8 @@ func withMessageBuffer<T>(_ body: (UnsafeMutablePointer<CChar>, Int) -> T) -> (T
     let message = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     return (result, message)
 }
+
+/// The text of a fixed-size C `char` array (a tuple in Swift), up to its first NUL.
+func cString<T>(fixed array: T) -> String {
+    withUnsafeBytes(of: array) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+}

@@ -20,14 +20,7 @@ struct LatencyCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "ALSA playback device.")
-    var device = "default"
-
-    @Option(help: "Period: frames (256) or milliseconds (5ms).")
-    var period = "256"
-
-    @Option(help: "Periods in the device buffer (2 ... 16).")
-    var periods = 3
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "How long to run, in seconds (1 ... 86400).")
     var seconds = 10.0
@@ -38,9 +31,6 @@ struct LatencyCommand: ParsableCommand {
     @Option(name: .customLong("commands-per-second"), help: "Mixer commands sent per second (0 ... 1000).")
     var commandsPerSecond = 20.0
 
-    @Option(name: .customLong("realtime-priority"), help: "SCHED_FIFO priority of the audio thread (0: normal).")
-    var realtimePriority = 70
-
     @Option(name: .customLong("stall-ms"), help: "Fault injection: stall the audio thread this long once, halfway through.")
     var stallMs: Int?
 
@@ -48,7 +38,6 @@ struct LatencyCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard BufferLength(parsing: period) != nil else { throw ValidationError("--period '\(period)' is neither frames nor 5ms-style milliseconds") }
         guard (1...86400).contains(seconds) else { throw ValidationError("--seconds \(seconds) is outside 1 ... 86400") }
         guard (1...4).contains(decks) else { throw ValidationError("--decks \(decks) is outside 1 ... 4") }
         guard (0...1000).contains(commandsPerSecond) else { throw ValidationError("--commands-per-second \(commandsPerSecond) is outside 0 ... 1000") }
@@ -56,29 +45,15 @@ struct LatencyCommand: ParsableCommand {
     }
 
     func run() throws {
-        var out = AudioOutputConfiguration(device: device)
-        out.period = BufferLength(parsing: period)!
-        out.periods = periods
-        out.realtimePriority = realtimePriority
-        let output: AudioOutput
-        do { output = try AudioOutput(out, sampleRate: 48000, exactRate: false) } catch let e as DJCoreError {
-            throw deviceFailure(e, device: device)
-        }
-        let rate = output.info.sampleRate
-        var config = EngineConfiguration(sampleRate: rate, decks: 4)
-        config.maxPeriodFrames = max(4096, output.info.periodFrames)
+        let device = try output.open(sampleRate: 48000)
+        let rate = device.info.sampleRate
+        var config = OutputOptions.engineConfiguration(for: device, decks: 4)
         config.reportsAppliedCommands = true
         let engine = try Engine(configuration: config)
         let notices = NoticeBox()
         let meterBox = Locked<CommandLatencyMeter?>(nil)
-        let scheduler = try AudioScheduler(engine: engine, output: output, onEvent: { e in
-            switch e {
-            case let .realtimeRefused(m), let .memoryLockRefused(m), let .deviceFailed(m): notices.add(m)
-            case let .reopenFailed(a, err, retry):
-                notices.add("reopen attempt \(a) failed: \(err); next in \(String(format: "%.1f", retry)) s")
-            case let .reopened(info): notices.add("sound device '\(info.device)' reopened")
-            default: break
-            }
+        let scheduler = try AudioScheduler(engine: engine, output: device, onEvent: { e in
+            if let m = notice(for: e) { notices.add(m) }
         }, onEngineEvents: { events in meterBox.withLock { $0?.absorb(events) } })
         let meter = CommandLatencyMeter(scheduler: scheduler)
         meterBox.withLock { $0 = meter }
@@ -114,7 +89,7 @@ struct LatencyCommand: ParsableCommand {
                 if sent % 2 == 0 {
                     _ = try meter.send(cmd)
                 } else {
-                    let ahead = UInt64(output.info.periodFrames * Int.random(in: 2...6, using: &rng) + Int.random(in: 0..<output.info.periodFrames, using: &rng))
+                    let ahead = UInt64(device.info.periodFrames * Int.random(in: 2...6, using: &rng) + Int.random(in: 0..<device.info.periodFrames, using: &rng))
                     _ = try meter.send(cmd, at: engine.frame + ahead)
                 }
                 sent += 1

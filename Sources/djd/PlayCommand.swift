@@ -19,14 +19,7 @@ struct PlayCommand: ParsableCommand {
     @Argument(help: "Audio files (WAV, AIFF, FLAC, Ogg, MP3), played in order.")
     var files: [String]
 
-    @Option(help: "ALSA playback device: default, hw:1,0, plughw:1, a PCM from an asoundrc.")
-    var device = "default"
-
-    @Option(help: "Period: frames (256) or milliseconds (5ms). The device may grant another size.")
-    var period = "256"
-
-    @Option(help: "Periods in the device buffer (2 ... 16): the output latency is periods × period.")
-    var periods = 3
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "Seconds of crossfade between tracks (0 ... 60).")
     var crossfade = 8.0
@@ -43,17 +36,11 @@ struct PlayCommand: ParsableCommand {
     @Option(help: "Output channels: 2, or 4 (master 1/2, cue 3/4). Default: 4 on a hardware device that has them.")
     var channels: Int?
 
-    @Option(name: .customLong("realtime-priority"), help: "SCHED_FIFO priority of the audio thread (0: normal priority).")
-    var realtimePriority = 70
-
     @Flag(name: .shortAndLong, help: "No status line.")
     var quiet = false
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one audio file") }
-        guard BufferLength(parsing: period) != nil else {
-            throw ValidationError("--period '\(period)' is neither frames (256) nor milliseconds (5ms)")
-        }
         guard (0...60).contains(crossfade) else { throw ValidationError("--crossfade \(crossfade) is outside 0 ... 60 s") }
         guard AudioSampleFormat(name: format) != nil else {
             throw ValidationError("--format '\(format)' is not one of auto, S16, S24, S24_3, S32, FLOAT")
@@ -62,35 +49,13 @@ struct PlayCommand: ParsableCommand {
     }
 
     func run() throws {
-        var out = AudioOutputConfiguration(device: device)
-        out.period = BufferLength(parsing: period)!
-        out.periods = periods
-        out.format = AudioSampleFormat(name: format)!
-        out.channels = channels
-        out.realtimePriority = realtimePriority
-        let output: AudioOutput
-        do {
-            output = try AudioOutput(out, sampleRate: rate, exactRate: exactRate)
-        } catch let e as DJCoreError {
-            throw deviceFailure(e, device: device)
-        }
-        let session = try PlaySession(files: files, output: output, crossfade: crossfade,
+        let device = try output.open(sampleRate: rate, exactRate: exactRate, format: AudioSampleFormat(name: format)!,
+                                     channels: channels)
+        let session = try PlaySession(files: files, output: device, crossfade: crossfade,
                                       terminal: !quiet && isatty(STDERR_FILENO) == 1, quiet: quiet)
         let code = try session.run()
         if code != 0 { throw ExitCode(code) }
     }
-}
-
-/// Prints the device error with the list of devices, and returns the exit code to throw.
-func deviceFailure(_ e: DJCoreError, device: String) -> ExitCode {
-    var text = "djd: \(e.description)\n"
-    let devices = AudioDevice.list(probe: false)
-    if !devices.isEmpty {
-        text += "Playback devices ALSA knows (details: djd devices):\n"
-        text += devices.map { "  \($0.name)" }.joined(separator: "\n") + "\n"
-    }
-    FileHandle.standardError.write(Data(text.utf8))
-    return ExitCode(3)
 }
 
 /// Stop requests from SIGINT / SIGTERM.
@@ -133,21 +98,10 @@ final class PlaySession: @unchecked Sendable {
         self.terminal = terminal
         self.quiet = quiet
         rate = output.info.sampleRate
-        var config = EngineConfiguration(sampleRate: rate, decks: 2)
-        config.maxPeriodFrames = max(4096, output.info.periodFrames)
-        engine = try Engine(configuration: config)
+        engine = try Engine(configuration: OutputOptions.engineConfiguration(for: output, decks: 2))
         let messages = self.messages
         scheduler = try AudioScheduler(engine: engine, output: output, onEvent: { event in
-            switch event {
-            case let .realtimeRefused(m), let .memoryLockRefused(m), let .deviceFailed(m):
-                messages.withLock { $0.append(m) }
-            case let .reopenFailed(attempt, error, retry):
-                messages.withLock { $0.append("reopen attempt \(attempt) failed: \(error); next in \(String(format: "%.1f", retry)) s") }
-            case let .reopened(info):
-                messages.withLock { $0.append("sound device '\(info.device)' is back") }
-            case .started, .underruns:
-                break
-            }
+            if let m = notice(for: event) { messages.withLock { $0.append(m) } }
         }, onEngineEvents: { _ in })
     }
 
@@ -179,6 +133,11 @@ final class PlaySession: @unchecked Sendable {
             usleep(5000)
         }
         return nil
+    }
+
+    /// Prints the scheduler's notices that arrived since the last call.
+    private func sayMessages() {
+        for m in messages.withLock({ m -> [String] in defer { m.removeAll() }; return m }) { say(m) }
     }
 
     private func say(_ text: String) {
@@ -236,7 +195,7 @@ final class PlaySession: @unchecked Sendable {
             }
             guard let c = current else { break }  // nothing playable at all
             if nextIndex >= files.count && engine.frame >= c.end + UInt64(info.bufferFrames) { break }
-            for m in messages.withLock({ m -> [String] in defer { m.removeAll() }; return m }) { say(m) }
+            sayMessages()
             if terminal, Date().timeIntervalSince(lastDraw) >= 0.1, let c = current {
                 lastDraw = Date()
                 drawStatus(c.index, c.track, c.start)
@@ -246,7 +205,7 @@ final class PlaySession: @unchecked Sendable {
         let signalled = stop.received != 0
         scheduler.stop(fadeOut: signalled ? 0.05 : 0)
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        for m in messages.withLock({ m -> [String] in defer { m.removeAll() }; return m }) { say(m) }
+        sayMessages()
         let stats = scheduler.stats
         if !quiet {
             say(String(format: "%@ — %d of %d files played, %llu underruns, worst period render %.2f ms (%.1f %% of the period)",

@@ -77,7 +77,7 @@ enum CLIAudio {
     }
 
     static func tempDir() throws -> URL {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("djd-live-\(UUID().uuidString)")
+        let u = FileManager.default.temporaryDirectory.appendingPathComponent("djd-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
         return u
     }
@@ -126,7 +126,7 @@ struct LiveCLIErrorTests {
                        "--device", "null", "--crossfade", "0"]
         let err = Pipe()
         p.standardError = err
-        p.standardOutput = Pipe()
+        p.standardOutput = FileHandle.nullDevice
         try p.run()
         let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()

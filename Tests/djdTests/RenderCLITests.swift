@@ -10,40 +10,19 @@ func djdURL() -> URL {
     return dir.appendingPathComponent("djd")
 }
 
-/// Runs `djd` to its end.
+/// Runs `djd` to its end (stdout and stderr read side by side, so neither pipe can fill and stall it).
 func runDJD(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = djdURL()
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    let r = try DJDProcess(args).finish(timeout: 300)
+    return (r.status, r.stdout, r.stderr)
 }
 
 @Suite("djd render")
 struct RenderCLITests {
-    func tempDir() throws -> URL {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("djd-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
-        return u
-    }
+    func tempDir() throws -> URL { try CLIAudio.tempDir() }
 
-    /// A 1 s 16-bit WAV of a 440 Hz tone, written by hand (the CLI tests use no DJCore code).
+    /// A 1 s 16-bit WAV of a 440 Hz tone at about −12 dBFS.
     func writeTone(_ path: String) throws {
-        let n = 48000
-        var d = Data()
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
-        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
-        d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + n * 2)); d.append(contentsOf: Array("WAVEfmt ".utf8))
-        u32(16); u16(1); u16(1); u32(48000); u32(96000); u16(2); u16(16)
-        d.append(contentsOf: Array("data".utf8)); u32(UInt32(n * 2))
-        for i in 0..<n { u16(UInt16(bitPattern: Int16(8000 * sin(2 * Double.pi * 440 * Double(i) / 48000)))) }
-        try d.write(to: URL(fileURLWithPath: path))
+        try CLIAudio.tone(path, hz: 440, seconds: 1, amplitude: 8000.0 / 32767)
     }
 
     @Test func render_writes_the_mix_and_prints_a_summary() throws {

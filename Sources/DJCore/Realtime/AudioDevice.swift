@@ -131,9 +131,8 @@ public struct AudioOutputInfo: Sendable, Equatable, Codable {
     public var bufferLatency: Double { Double(bufferFrames) / Double(sampleRate) }
 
     init(_ i: cdsp_pcm_info) {
-        var info = i
-        device = withUnsafeBytes(of: &info.device) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        deviceType = withUnsafeBytes(of: &info.type_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        device = cString(fixed: i.device)
+        deviceType = cString(fixed: i.type_name)
         sampleRate = Int(i.rate)
         format = String(cString: cdsp_pcm_format_name(i.format))
         channels = Int(i.channels)
@@ -166,14 +165,17 @@ public struct AudioDevice: Sendable, Codable, Equatable {
     /// The playback devices ALSA lists (its name hints), each probed unless `probe` is false.
     /// Devices that are busy or whose server is not running are listed with the reason.
     public static func list(probe: Bool = true) -> [AudioDevice] {
-        let count = cdsp_pcm_hints(nil, 0)
-        guard count > 0 else { return [] }
-        var hints = [cdsp_pcm_hint](repeating: cdsp_pcm_hint(), count: count)
-        let n = hints.withUnsafeMutableBufferPointer { cdsp_pcm_hints($0.baseAddress, count) }
-        return hints.prefix(min(n, count)).map { h in
-            var h = h
-            let name = withUnsafeBytes(of: &h.name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            let desc = withUnsafeBytes(of: &h.description) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        // One enumeration of ALSA's hints in the common case; a second only if there are more than 128.
+        var hints = [cdsp_pcm_hint](repeating: cdsp_pcm_hint(), count: 128)
+        var n = hints.withUnsafeMutableBufferPointer { cdsp_pcm_hints($0.baseAddress, $0.count) }
+        if n > hints.count {
+            hints = [cdsp_pcm_hint](repeating: cdsp_pcm_hint(), count: n)
+            n = hints.withUnsafeMutableBufferPointer { cdsp_pcm_hints($0.baseAddress, $0.count) }
+        }
+        let count = min(n, hints.count)
+        return hints.prefix(count).map { h in
+            let name = cString(fixed: h.name)
+            let desc = cString(fixed: h.description)
             var device = AudioDevice(name: name, description: desc, capabilities: nil, probeError: nil)
             if probe {
                 do { device.capabilities = try Self.probe(name) } catch { device.probeError = "\(error)" }
@@ -201,10 +203,11 @@ public struct AudioDevice: Sendable, Codable, Equatable {
             i += 1
         }
         func range(_ a: UInt32, _ b: UInt32) -> ClosedRange<Int> { Int(min(a, b))...Int(max(a, b)) }
+        let type = cString(fixed: caps.type_name)
         return Capabilities(
             channels: range(caps.channels_min, caps.channels_max),
             sampleRates: range(caps.rate_min, caps.rate_max), standardRates: rates, formats: formats,
             periodFrames: range(caps.period_min, caps.period_max), bufferFrames: range(caps.buffer_min, caps.buffer_max),
-            deviceType: withUnsafeBytes(of: &caps.type_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) })
+            deviceType: type)
     }
 }

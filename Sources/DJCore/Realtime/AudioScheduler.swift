@@ -61,6 +61,30 @@ public struct AudioSchedulerStats: Sendable, Equatable {
     }
 }
 
+/// Counters summed over the audio threads a scheduler has run (one per device opening).
+private struct PlayerTotals {
+    var periods: UInt64 = 0
+    var xruns: UInt64 = 0
+    var renderMax: UInt64 = 0
+    var renderTotal: UInt64 = 0
+    var histogram = [UInt64](repeating: 0, count: Int(CDSP_PLAYER_LOAD_BINS))
+
+    /// Adds player `p`'s counters; returns its stats.
+    @discardableResult
+    mutating func add(_ p: OpaquePointer) -> cdsp_player_stats {
+        var st = cdsp_player_stats()
+        cdsp_player_stats_get(p, &st)
+        periods += st.periods
+        xruns += st.xruns
+        renderMax = max(renderMax, st.render_ns_max)
+        renderTotal += st.render_ns_total
+        var bins = [UInt64](repeating: 0, count: histogram.count)
+        _ = bins.withUnsafeMutableBufferPointer { cdsp_player_load_histogram(p, $0.baseAddress, $0.count) }
+        for i in bins.indices { histogram[i] += bins[i] }
+        return st
+    }
+}
+
 /// A function the audio thread calls at fixed points of its loop (see `cdsp_player_hook_phase`).
 /// A test seam for the real-time checks; production code passes none.
 public struct AudioThreadHook: @unchecked Sendable {
@@ -98,11 +122,7 @@ public final class AudioScheduler: @unchecked Sendable {
         var stopRequested = false
         var supervisorRunning = false
         /// totals from players already torn down
-        var periodsBefore: UInt64 = 0
-        var xrunsBefore: UInt64 = 0
-        var renderMaxBefore: UInt64 = 0
-        var renderTotalBefore: UInt64 = 0
-        var histogramBefore = [UInt64](repeating: 0, count: Int(CDSP_PLAYER_LOAD_BINS))
+        var finished = PlayerTotals()
         var failures = 0
         var attempts = 0
         var realtime: Bool?
@@ -209,9 +229,7 @@ public final class AudioScheduler: @unchecked Sendable {
             if let p = s.player {
                 cdsp_player_stop(p)
                 observe(p, &s, &last)
-                absorb(p, into: &s)
-                cdsp_player_destroy(p)
-                s.player = nil
+                tearDownPlayer(&s)
                 s.output?.drain(timeout: Double(s.info.bufferFrames) / Double(s.info.sampleRate) + 0.2)
             }
             s.output?.close()
@@ -228,27 +246,15 @@ public final class AudioScheduler: @unchecked Sendable {
     /// Counters and timings so far.
     public var stats: AudioSchedulerStats {
         shared.withLock { s in
-            var periods = s.periodsBefore, xruns = s.xrunsBefore
-            var renderMax = s.renderMaxBefore, renderTotal = s.renderTotalBefore
-            var hist = s.histogramBefore
+            var t = s.finished
             var last: UInt64 = 0
-            if let p = s.player {
-                var st = cdsp_player_stats()
-                cdsp_player_stats_get(p, &st)
-                periods += st.periods
-                xruns += st.xruns
-                renderMax = max(renderMax, st.render_ns_max)
-                renderTotal += st.render_ns_total
-                last = st.render_ns_last
-                var bins = [UInt64](repeating: 0, count: hist.count)
-                _ = bins.withUnsafeMutableBufferPointer { cdsp_player_load_histogram(p, $0.baseAddress, $0.count) }
-                for i in hist.indices { hist[i] += bins[i] }
-            }
+            if let p = s.player { last = t.add(p).render_ns_last }
             return AudioSchedulerStats(
-                state: s.state, output: s.info, periods: periods, underruns: xruns, deviceFailures: s.failures,
+                state: s.state, output: s.info, periods: t.periods, underruns: t.xruns, deviceFailures: s.failures,
                 reopenAttempts: s.attempts, realtime: s.realtime, memoryLocked: s.memoryLocked,
-                renderLast: Double(last) / 1e9, renderMax: Double(renderMax) / 1e9,
-                renderMean: periods > 0 ? Double(renderTotal) / 1e9 / Double(periods) : 0, loadHistogram: hist)
+                renderLast: Double(last) / 1e9, renderMax: Double(t.renderMax) / 1e9,
+                renderMean: t.periods > 0 ? Double(t.renderTotal) / 1e9 / Double(t.periods) : 0,
+                loadHistogram: t.histogram)
         }
     }
 
@@ -270,7 +276,7 @@ public final class AudioScheduler: @unchecked Sendable {
         }
     }
 
-    /// Fault injection (tests, `djd latency --stall`): the audio thread sleeps `milliseconds` before its
+    /// Fault injection (tests, `djd latency --stall-ms`): the audio thread sleeps `milliseconds` before its
     /// next render, missing its deadline on purpose.
     public func injectStall(milliseconds: Int) {
         shared.withLock { s in
@@ -300,17 +306,13 @@ public final class AudioScheduler: @unchecked Sendable {
         return p
     }
 
-    /// Adds a finished player's counters to the totals.
-    private func absorb(_ p: OpaquePointer, into s: inout Shared) {
-        var st = cdsp_player_stats()
-        cdsp_player_stats_get(p, &st)
-        s.periodsBefore += st.periods
-        s.xrunsBefore += st.xruns
-        s.renderMaxBefore = max(s.renderMaxBefore, st.render_ns_max)
-        s.renderTotalBefore += st.render_ns_total
-        var bins = [UInt64](repeating: 0, count: s.histogramBefore.count)
-        _ = bins.withUnsafeMutableBufferPointer { cdsp_player_load_histogram(p, $0.baseAddress, $0.count) }
-        for i in bins.indices { s.histogramBefore[i] += bins[i] }
+    /// Stops the audio thread (joins it), keeps its counters in the totals and frees it.
+    private func tearDownPlayer(_ s: inout Shared) {
+        guard let p = s.player else { return }
+        cdsp_player_stop(p)
+        s.finished.add(p)
+        cdsp_player_destroy(p)
+        s.player = nil
     }
 
     /// Reads a player's stats and notes what the owner must hear about (each thing once).
@@ -332,7 +334,7 @@ public final class AudioScheduler: @unchecked Sendable {
             events.append(.memoryLockRefused(
                 "memory locking refused (mlockall: \(String(cString: strerror(st.mlock_errno)))): a page fault can delay the audio thread"))
         }
-        let xruns = s.xrunsBefore + st.xruns
+        let xruns = s.finished.xruns + st.xruns
         if xruns > s.reportedXruns {
             s.reportedXruns = xruns
             events.append(.underruns(total: xruns))
@@ -359,10 +361,7 @@ public final class AudioScheduler: @unchecked Sendable {
                     let st = observe(p, &s, &events)
                     if st.state == Int32(CDSP_PLAYER_FAILED.rawValue) {
                         events.append(.deviceFailed(failureMessage(st)))
-                        cdsp_player_stop(p)
-                        absorb(p, into: &s)
-                        cdsp_player_destroy(p)
-                        s.player = nil
+                        tearDownPlayer(&s)
                         s.output?.close()
                         s.output = nil
                         s.failures += 1

@@ -57,9 +57,7 @@ public final class Track: Sendable {
         guard status == CDSP_OK, let frames = audio.frames else {
             throw DJCoreError.trackLoad(path: path, reason: TrackLoadFailure(status), detail: message)
         }
-        let format = withUnsafeBytes(of: info.format) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
+        let format = cString(fixed: info.format)
         return Track(source: path, frames: frames, length: audio.length, sampleRate: Int(audio.sample_rate),
                      sourceRate: Int(info.sample_rate), sourceChannels: Int(info.channels), sourceFormat: format,
                      ownedByC: true)
@@ -117,7 +115,7 @@ public final class Track: Sendable {
         guard status == CDSP_OK else {
             throw DJCoreError.trackLoad(path: path, reason: TrackLoadFailure(status), detail: message)
         }
-        let format = withUnsafeBytes(of: info.format) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let format = cString(fixed: info.format)
         return (info.frames < 0 ? nil : info.frames, Int(info.sample_rate), Int(info.channels), format)
     }
 }

@@ -22,7 +22,7 @@
  * A JACK server that dies gives no error at all: the device just stops taking audio. Hence the time-out
  * in cdsp_pcm_wait's callers (player.h).
  *
- * Thread contract: open/close/probe/hints — control. wait/write/avail/delay/recover — the one audio thread,
+ * Thread contract: open/close/probe/hints — control. wait/write/delay/recover — the one audio thread,
  * real-time safe in the sense that they allocate nothing and take no lock of ours (they are the device I/O
  * that paces the audio thread; the sanitizer-checked region ends before them).
  *
@@ -75,7 +75,6 @@ typedef struct cdsp_pcm_info {
     uint32_t buffer_frames;   /* granted */
     uint32_t periods;         /* buffer_frames / period_frames, rounded down */
     uint32_t bytes_per_frame;
-    int pcm_type;             /* snd_pcm_type_t, for the record */
     char type_name[32];       /* "HW", "PLUG", "IOPLUG", ... */
 } cdsp_pcm_info;
 
@@ -112,8 +111,6 @@ const cdsp_pcm_info *cdsp_pcm_get_info(const cdsp_pcm *p);
 /* Thread: control, once the writer has stopped. Drops what is queued. NULL-safe. */
 void cdsp_pcm_close(cdsp_pcm *p);
 
-/* Thread: audio. Frames the device can take now, or a negative ALSA error (-EPIPE: underrun). */
-long cdsp_pcm_avail(cdsp_pcm *p);
 /* Thread: audio. Waits up to `timeout_ms` for room for a period: 1 ready, 0 time-out, < 0 ALSA error. */
 int cdsp_pcm_wait(cdsp_pcm *p, int timeout_ms);
 /* Thread: audio. Converts `frames` frames of master (and cue, may be NULL) to the device layout and
