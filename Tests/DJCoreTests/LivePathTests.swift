@@ -293,10 +293,11 @@ final class Locked<Value>: @unchecked Sendable {
 @Suite("Real-time safety of the live thread", .serialized,
        .enabled(if: LiveDevice.available, "needs scripts/virtual-audio.sh (DJCORE_TEST_ALSA=1)"))
 struct RealtimeSafetyLiveTests {
+    /// The 4-channel case also has the engine report every applied command (the command log's path).
     @Test(arguments: [(LiveDevice.stereo, 2, AudioSampleFormat.float), (LiveDevice.quad, 4, .float),
                       ("plug:" + LiveDevice.stereo, 2, .s16), ("plug:" + LiveDevice.stereo, 2, .s24packed)])
     func the_audio_thread_allocates_nothing_while_playing(_ device: String, _ channels: Int, _ format: AudioSampleFormat) throws {
-        let (engine, tracks) = try LiveDevice.busyEngine()
+        let (engine, tracks) = try LiveDevice.busyEngine(reportApplied: channels == 4)
         try LiveDevice.setUp(engine, tracks) { try engine.send($0) }
         let probe = UnsafeMutablePointer<crt_player_probe>.allocate(capacity: 1)
         probe.initialize(to: crt_player_probe())

@@ -11,7 +11,11 @@ struct RealtimeSafetyTests {
         var decks: Int
         var quality: ResampleQuality
         var period: Int
-        var testDescription: String { "\(decks) decks, varispeed \(quality.rawValue), \(period) frames" }
+        /// The engine reports every command's effective frame (`EngineEvent.applied`): on for the 4-deck setups.
+        var reportsApplied: Bool { decks == 4 }
+        var testDescription: String {
+            "\(decks) decks, varispeed \(quality.rawValue), \(period) frames\(reportsApplied ? ", applied-command reports" : "")"
+        }
     }
 
     static let setups: [Setup] = [1, 4].flatMap { decks in
@@ -31,6 +35,7 @@ struct RealtimeSafetyTests {
     func render_allocates_locks_and_blocks_nothing(_ s: Setup) throws {
         var cfg = EngineConfiguration(sampleRate: 48000, decks: s.decks)
         cfg.varispeedQuality = s.quality
+        cfg.reportsAppliedCommands = s.reportsApplied
         let engine = try Engine(configuration: cfg)
         let ctx = try RenderContext(engine: engine, periodFrames: s.period)
         let tracks = try (0..<s.decks).map { i in
@@ -70,8 +75,11 @@ struct RealtimeSafetyTests {
         let s2 = engine.state()
         #expect(s2.frame == UInt64((periods + 1) * s.period))
         #expect(s2.master.peak[0] > 0.5)
-        engine.pollEvents()
+        let events = engine.pollEvents()
         #expect(engine.retainedTrackCount == s.decks) // the replaced track came back and was released
+        let applied = events.filter { if case .applied = $0 { true } else { false } }.count
+        // every command sent above took effect and was reported: 5 + 12 per deck, 2 loads/plays, 5 master
+        #expect(applied == (s.reportsApplied ? 17 * s.decks + 7 : 0))
     }
 
     @Test(.enabled(if: crt_alloc_counter_available() == 1, "the counter is left out of the sanitizer build"))
