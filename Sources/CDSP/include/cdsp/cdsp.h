@@ -15,4 +15,7 @@
 #include "audiofile.h"
 #include "pcm.h"
 #include "player.h"
+#include "loudness.h"
+#include "waveform.h"
+#include "key.h"
 #endif
