@@ -11,11 +11,14 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // aubio (libaubio-dev), the peer of the analysis benchmarks, called in-process on the same audio.
+        .systemLibrary(name: "CAubio", path: "CAubio"),
         .executableTarget(
             name: "EngineBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "DJCore", package: "DJCore"),
+                "CAubio",
             ],
             path: "Benchmarks/EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -337,6 +337,11 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
     return st;
 }
 
+void cdsp_audio_downmix(const float *stereo, int64_t frames, float *mono)
+{
+    for (int64_t i = 0; i < frames; i++) mono[i] = 0.5f * (stereo[2 * i] + stereo[2 * i + 1]);
+}
+
 void cdsp_audio_free(cdsp_audio *a)
 {
     if (!a) return;

@@ -7,6 +7,6 @@ struct DJD: ParsableCommand {
         abstract: "DJCore: a real-time DJ engine for Linux.",
         discussion: "Licence: GPL-3.0-or-later.",
         version: "0.1.0",
-        subcommands: [RenderCommand.self, PlayCommand.self, DevicesCommand.self, LatencyCommand.self]
+        subcommands: [RenderCommand.self, PlayCommand.self, AnalyzeCommand.self, DevicesCommand.self, LatencyCommand.self]
     )
 }

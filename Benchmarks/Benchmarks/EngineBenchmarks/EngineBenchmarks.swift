@@ -22,7 +22,7 @@ import Darwin
 
 /// Monotonic wall time in nanoseconds (vDSO `clock_gettime`, no system call on a TSC clock source).
 @inline(__always)
-private func monotonicNanos() -> UInt64 {
+func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
@@ -30,7 +30,7 @@ private func monotonicNanos() -> UInt64 {
 
 /// CPU time of the calling thread in nanoseconds. package-benchmark's `cpuTotal` on Linux comes from
 /// /proc/self/stat in scheduler ticks (10 ms), so the custom CPU-based metrics use this instead.
-private func threadCPUNanos() -> UInt64 {
+func threadCPUNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
@@ -38,7 +38,7 @@ private func threadCPUNanos() -> UInt64 {
 
 // MARK: - Custom metrics
 
-private enum Metrics {
+enum Metrics {
     /// Render time of one period as a share of the period's duration, in hundredths of a percent
     /// (package-benchmark records integers): 152 means 1.52 % of the period was spent rendering.
     static let periodLoad = BenchmarkMetric.custom("Period load (0.01 %)", polarity: .prefersSmaller, useScalingFactor: false)
@@ -46,6 +46,8 @@ private enum Metrics {
     static let offlineSpeed = BenchmarkMetric.custom("x real time (audio s / CPU s)", polarity: .prefersLarger, useScalingFactor: false)
     /// Audio seconds decoded and resampled per second of wall time.
     static let loadSpeed = BenchmarkMetric.custom("x real time (audio s / wall s)", polarity: .prefersLarger, useScalingFactor: false)
+    /// Audio seconds analysed per second of process CPU time (all threads of the analysis).
+    static let analysisSpeed = BenchmarkMetric.custom("x real time (audio s / CPU s, all threads)", polarity: .prefersLarger, useScalingFactor: false)
 }
 
 /// Zero at every percentile: a single allocation in any period is a regression (used by
@@ -60,7 +62,7 @@ private let engineRate = 48_000
 
 /// A deterministic stand-in for a club track: kick on every beat, off-beat hi-hats, a bass line and
 /// a pink-ish noise bed (decorrelated left/right), soft-clipped to about -3 dBFS peak.
-private func makeMaterial(seconds: Double, sampleRate: Int, bpm: Double, seed: UInt64) -> [Float] {
+func makeMaterial(seconds: Double, sampleRate: Int, bpm: Double, seed: UInt64) -> [Float] {
     let frames = Int(seconds * Double(sampleRate))
     let sr = Float(sampleRate)
     var out = [Float](repeating: 0, count: frames * 2)
@@ -412,4 +414,5 @@ let benchmarks: @Sendable () -> Void = {
     registerPeriodBenchmarks()
     registerOfflineBenchmark()
     registerLoadBenchmarks()
+    registerAnalysisBenchmarks()
 }

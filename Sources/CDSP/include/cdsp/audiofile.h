@@ -46,6 +46,9 @@ cdsp_status cdsp_audiofile_load(const char *path, uint32_t target_rate, cdsp_src
                                 cdsp_audio *out, cdsp_audiofile_info *info, char *msg, size_t msg_len);
 void cdsp_audio_free(cdsp_audio *a);
 
+/* The mono mix (mean of the two channels) of `frames` frames of interleaved stereo. */
+void cdsp_audio_downmix(const float *stereo, int64_t frames, float *mono);
+
 /* Converts interleaved stereo float between rates (used by load; public for tools and tests). */
 cdsp_status cdsp_resample_stereo(const float *in, int64_t in_frames, uint32_t in_rate, uint32_t out_rate,
                                  cdsp_src_quality quality, cdsp_audio *out, char *msg, size_t msg_len);

@@ -18,4 +18,6 @@
 #include "loudness.h"
 #include "waveform.h"
 #include "key.h"
+#include "rhythm.h"
+#include "hash.h"
 #endif

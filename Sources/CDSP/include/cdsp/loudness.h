@@ -7,7 +7,8 @@
  * layout is not supported: 1 or 2 channels only) weigh 1.0.
  * Range: 3 s short-term blocks every 100 ms, absolute gate -70 LUFS, relative gate -20 LU, the spread
  * between the 10th and 95th percentiles.
- * True peak: the BS.1770-4 Annex 2 method (4x polyphase interpolation), reported in dBTP.
+ * True peak: the BS.1770-4 Annex 2 method (4x polyphase interpolation), reported in dBTP; the file is
+ * taken as preceded and followed by silence. Non-finite samples (NaN, Inf) count as 0.
  * Silence (nothing passes the absolute gate): integrated_lufs and range are -INFINITY / 0, peaks -INFINITY.
  * Thread: control (allocates). Any number may run at once on different data.
  */
@@ -31,7 +32,8 @@ typedef struct cdsp_loudness_result {
 } cdsp_loudness_result;
 
 /* Measures `frames` frames of interleaved float audio with 1 or 2 channels at any rate from 8 kHz to
- * 384 kHz. INVALID_ARGUMENT for other channel counts or rates, NULL pointers or frames < 0. */
+ * 384 kHz. INVALID_ARGUMENT for other channel counts or rates, NULL pointers or frames < 0; NO_MEMORY
+ * when the per-call work arrays (under 1 kB per second of audio) cannot be allocated. */
 cdsp_status cdsp_loudness_measure(const float *interleaved, int64_t frames, uint32_t channels,
                                   uint32_t sample_rate, cdsp_loudness_result *out);
 
