@@ -586,8 +586,6 @@ class Song:
             v = 92 if pos == int(pos) else 84
             for p in voicing:
                 self.note(1, p, b0 + pos, dur, v)
-        if kind == 'oompah':  # bass note of the waltz's "oom" is played by the bass channel
-            pass
 
     def pad(self, bar, sec, roman):
         root, pcs = chord_pcs(self.tonic, roman)
