@@ -53,7 +53,7 @@ enum AnalysisSignals {
     }
 
     /// A dance loop: kick on every beat, hats on the off-beats, from `first` for `seconds`, with the
-    /// drums absent over `breaks` (seconds ranges). Chords (A minor progression) change every bar.
+    /// drums absent over `breaks` (seconds ranges). Chords (Am Dm E Am, A minor) change every bar.
     static func danceTrack(bpm: Double, seconds: Double, first: Double = 0.5, rate: Int = 44100,
                            breaks: [Range<Double>] = [], chords: Bool = true) -> [Float] {
         var x = [Float](repeating: 0, count: Int(seconds * Double(rate)) * 2)
@@ -69,7 +69,7 @@ enum AnalysisSignals {
             k += 1
         }
         if chords {
-            let progression = [[57, 60, 64], [53, 57, 60], [48, 52, 55], [55, 59, 62]]  // Am F C G
+            let progression = [[57, 60, 64], [50, 53, 57], [52, 56, 59], [57, 60, 64]]  // Am Dm E Am
             var bar = 0
             while first + Double(bar * 4) * period < seconds {
                 let t0 = first + Double(bar * 4) * period
