@@ -699,8 +699,10 @@ static double refine_grid(const ctx *c, double *a, double *b, int64_t k0, int64_
         w[i] = s > 6.0 ? s : 0;
     }
     double a2, b2, sd2;
+    /* Accepted only near the onset grid (within 15 ms along the whole span): where the attacks are
+     * masked (a loud noise bed, a soft kick) they must not pull the grid off its onsets. */
     if (fit_line(k, t, w, nk, 0.012, &a2, &b2, &sd2, use) && fabs(b2 - *b) < 0.002 * *b &&
-        fabs(a2 + b2 * k0 - (*a + *b * k0)) < 0.5 * radius + 0.02) {
+        fabs(a2 + b2 * k0 - (*a + *b * k0)) < 0.015 && fabs(a2 + b2 * k1 - (*a + *b * k1)) < 0.015) {
         *a = a2; *b = b2;
         result = sd2;
     }
@@ -838,8 +840,8 @@ static double grid_confidence(const ctx *c, const double *beats, int64_t nb, dou
     static const double offsets[] = {0.25, 0.375, 0.625, 0.75};
     for (int64_t k = 0; k + 1 < nb; k++) {
         double f0 = beats[k] * c->f.fps, f1 = beats[k + 1] * c->f.fps;
-        on += max_near(c->odf, c->f.frames, f0, 1);
-        for (int j = 0; j < 4; j++) off += 0.25 * max_near(c->odf, c->f.frames, f0 + offsets[j] * (f1 - f0), 1);
+        on += max_near(c->odf, c->f.frames, f0, 3);
+        for (int j = 0; j < 4; j++) off += 0.25 * max_near(c->odf, c->f.frames, f0 + offsets[j] * (f1 - f0), 3);
         cnt++;
     }
     if (on <= 1e-9) return 0;
@@ -1084,7 +1086,7 @@ cdsp_status cdsp_rhythm_analyze(const float *mono, int64_t n, uint32_t sample_ra
             pulse = fmax(pulse, fmax(interp(acf, biglag + 1, l), interp(acf, biglag + 1, 2 * l)));
         double periodic = fmin(1, fmax(0, (pulse - 0.05) / 0.15));
 #ifdef RHYTHM_DEBUG
-        fprintf(stderr, "conf grid %.3f regularity %.3f pulse %.3f\n", grid_confidence(&c, beats2, count, 1.0), regularity, pulse);
+        fprintf(stderr, "conf grid %.3f regularity %.3f pulse %.3f sd %.4f beats %.4f %.4f %.4f\n", grid_confidence(&c, beats2, count, 1.0), regularity, pulse, sd, beats2[0], beats2[1], beats2[2]);
 #endif
         out->confidence = grid_confidence(&c, beats2, count, regularity) * periodic;
     }
