@@ -25,9 +25,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef RHYTHM_DEBUG
-#include <stdio.h>
-#endif
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -927,13 +924,6 @@ cdsp_status cdsp_rhythm_analyze(const float *mono, int64_t n, uint32_t sample_ra
 
     /* Too little music for a tempo: fewer than ~6 beats at the slowest tempo we look for. */
     if (frames_to_s(&c, (double)(c.m_end - c.m_start)) < 4.0) { st = CDSP_OK; goto done; }
-#ifdef RHYTHM_DEBUG
-    {
-        FILE *dbg = fopen("/tmp/rh/odf.txt", "w");
-        for (int64_t i = 0; i < F; i++) fprintf(dbg, "%g %g %g %g\n", c.odf[i], c.odf_low[i], c.odf_mid[i], c.odf_high[i]);
-        fclose(dbg);
-    }
-#endif
 
     /* Tempo salience, harmonics enhanced: E(L) = A(L) + A(2L)/2 + A(4L)/4 ... over 40-260 BPM. */
     int biglag = 4 * maxlag;
@@ -946,9 +936,6 @@ cdsp_status cdsp_rhythm_analyze(const float *mono, int64_t n, uint32_t sample_ra
         double s = interp(acf, biglag + 1, L) + 0.5 * interp(acf, biglag + 1, 2 * L) +
                    0.25 * interp(acf, biglag + 1, 4 * L);
         double v = s * range_prior(&c, bpm) * moderate_prior(bpm);
-#ifdef RHYTHM_DEBUG
-        if (getenv("RHYTHM_SAL")) fprintf(stderr, "sal %.2f %.4f %.4f\n", bpm, s, v);
-#endif
         if (v > best_sal) { best_sal = v; best_bpm = bpm; }
     }
     if (best_bpm <= 0 || best_sal <= 1e-6) { st = CDSP_OK; goto done; }
@@ -989,9 +976,6 @@ cdsp_status cdsp_rhythm_analyze(const float *mono, int64_t n, uint32_t sample_ra
         double lo_fast = OCTAVE_EVIDENCE * (up - OCTAVE_THRESHOLD) + BACKBEAT_EVIDENCE * (down - BACKBEAT_THRESHOLD) +
                          level_prior(&c, fast) - level_prior(&c, bpm);
         double lo_slow = OCTAVE_EVIDENCE * (OCTAVE_THRESHOLD - down) + level_prior(&c, slow) - level_prior(&c, bpm);
-#ifdef RHYTHM_DEBUG
-        fprintf(stderr, "base %.2f up %.3f down %.3f lo_fast %.3f lo_slow %.3f\n", bpm, up, down, lo_fast, lo_slow);
-#endif
         if (lo_fast > 0 && lo_fast >= lo_slow) {
             bpm = fast;
             margin = lo_fast - fmax(0, lo_slow);
@@ -1022,9 +1006,6 @@ cdsp_status cdsp_rhythm_analyze(const float *mono, int64_t n, uint32_t sample_ra
             period = P / c.f.fps;
             phase = phi / c.f.fps;
         }
-#ifdef RHYTHM_DEBUG
-        fprintf(stderr, "grid P0 %.3f P %.3f consistency %.3f\n", P0, period * c.f.fps, consistency);
-#endif
     }
     int64_t count = 0;
     if (steady) {
@@ -1085,9 +1066,6 @@ cdsp_status cdsp_rhythm_analyze(const float *mono, int64_t n, uint32_t sample_ra
         for (double l = 0.97 * L; l <= 1.03 * L; l += 0.25)
             pulse = fmax(pulse, fmax(interp(acf, biglag + 1, l), interp(acf, biglag + 1, 2 * l)));
         double periodic = fmin(1, fmax(0, (pulse - 0.05) / 0.15));
-#ifdef RHYTHM_DEBUG
-        fprintf(stderr, "conf grid %.3f regularity %.3f pulse %.3f sd %.4f beats %.4f %.4f %.4f\n", grid_confidence(&c, beats2, count, 1.0), regularity, pulse, sd, beats2[0], beats2[1], beats2[2]);
-#endif
         out->confidence = grid_confidence(&c, beats2, count, regularity) * periodic;
     }
     fill_candidates(&c, acf, biglag, bpm, margin, out);
