@@ -21,14 +21,7 @@ struct AnalyzeCLITests {
         for f in [220.0, 261.63, 329.63] {
             for i in 0..<n { x[i] += 0.05 * sin(2 * Double.pi * f * Double(i) / rate) }
         }
-        var d = Data()
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
-        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
-        d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + n * 2)); d.append(contentsOf: Array("WAVEfmt ".utf8))
-        u32(16); u16(1); u16(1); u32(44100); u32(88200); u16(2); u16(16)
-        d.append(contentsOf: Array("data".utf8)); u32(UInt32(n * 2))
-        for v in x { u16(UInt16(bitPattern: Int16(max(-32767, min(32767, 32767 * v))))) }
-        try d.write(to: URL(fileURLWithPath: path))
+        try CLIAudio.writeWAV16(path, rate: 44100, samples: x)
     }
 
     @Test func json_has_tempo_beats_key_loudness_and_waveform() throws {

@@ -49,13 +49,19 @@ final class DJDProcess: @unchecked Sendable {
 enum CLIAudio {
     static func tone(_ path: String, hz: Double, seconds: Double, amplitude: Double = 0.25) throws {
         let n = Int(seconds * 48000)
+        try writeWAV16(path, rate: 48000, samples: (0..<n).map { amplitude * sin(2 * Double.pi * hz * Double($0) / 48000) })
+    }
+
+    /// A 16-bit mono WAV of `samples` (full scale = 1, clipped).
+    static func writeWAV16(_ path: String, rate: Int, samples: [Double]) throws {
+        let n = samples.count
         var d = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + n * 2)); d.append(contentsOf: Array("WAVEfmt ".utf8))
-        u32(16); u16(1); u16(1); u32(48000); u32(96000); u16(2); u16(16)
+        u32(16); u16(1); u16(1); u32(UInt32(rate)); u32(UInt32(rate * 2)); u16(2); u16(16)
         d.append(contentsOf: Array("data".utf8)); u32(UInt32(n * 2))
-        for i in 0..<n { u16(UInt16(bitPattern: Int16(32767 * amplitude * sin(2 * Double.pi * hz * Double(i) / 48000)))) }
+        for v in samples { u16(UInt16(bitPattern: Int16(max(-32767, min(32767, 32767 * v))))) }
         try d.write(to: URL(fileURLWithPath: path))
     }
 

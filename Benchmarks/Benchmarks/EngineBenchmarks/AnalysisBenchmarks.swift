@@ -60,33 +60,30 @@ private func analysisConfiguration(_ rig: AnalysisRig, iterations: Int) -> Bench
     )
 }
 
+/// Runs one DJCore analysis, checks its tempo and records its speed.
+private func measureDJCore(_ benchmark: Benchmark, _ analyze: () throws -> TrackAnalysis) throws {
+    let cpu0 = processCPUNanos()
+    let a = try analyze()
+    let cpu = processCPUNanos() &- cpu0
+    benchmark.stopMeasurement()
+    guard let bpm = a.bpm, abs(bpm - 126) < 0.05 else {
+        benchmark.error("DJCore read \(a.bpm ?? 0) BPM, the material is at 126")
+        return
+    }
+    benchmark.measurement(Metrics.analysisSpeed, Int((AnalysisRig.seconds * 1e9 / Double(cpu)).rounded()))
+}
+
 func registerAnalysisBenchmarks() {
     let fileRig = AnalysisRig()
     Benchmark("Analysis 120 s WAV whole track DJCore", configuration: analysisConfiguration(fileRig, iterations: 10)) { benchmark in
         let analyzer = try TrackAnalyzer()
-        let cpu0 = processCPUNanos()
-        let a = try analyzer.analyze(path: fileRig.path)
-        let cpu = processCPUNanos() &- cpu0
-        benchmark.stopMeasurement()
-        guard let bpm = a.bpm, abs(bpm - 126) < 0.05 else {
-            benchmark.error("DJCore read \(a.bpm ?? 0) BPM, the material is at 126")
-            return
-        }
-        benchmark.measurement(Metrics.analysisSpeed, Int((AnalysisRig.seconds * 1e9 / Double(cpu)).rounded()))
+        try measureDJCore(benchmark) { try analyzer.analyze(path: fileRig.path) }
     }
 
     let memoryRig = AnalysisRig()
     Benchmark("Analysis 120 s in memory whole track DJCore", configuration: analysisConfiguration(memoryRig, iterations: 10)) { benchmark in
         let analyzer = try TrackAnalyzer()
-        let cpu0 = processCPUNanos()
-        let a = try analyzer.analyze(stereo: memoryRig.stereo, sampleRate: AnalysisRig.rate)
-        let cpu = processCPUNanos() &- cpu0
-        benchmark.stopMeasurement()
-        guard let bpm = a.bpm, abs(bpm - 126) < 0.05 else {
-            benchmark.error("DJCore read \(a.bpm ?? 0) BPM, the material is at 126")
-            return
-        }
-        benchmark.measurement(Metrics.analysisSpeed, Int((AnalysisRig.seconds * 1e9 / Double(cpu)).rounded()))
+        try measureDJCore(benchmark) { try analyzer.analyze(stereo: memoryRig.stereo, sampleRate: AnalysisRig.rate) }
     }
 
     let aubioRig = AnalysisRig()
