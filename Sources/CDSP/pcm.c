@@ -1,4 +1,4 @@
-/* pcm.c — ALSA playback device (see pcm.h). */
+/* pcm.c — ALSA playback device, and the clock-paced virtual device with its WAV recorder (see pcm.h). */
 #define _GNU_SOURCE
 #include "cdsp/pcm.h"
 #include "message.h"
@@ -7,18 +7,31 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sndfile.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+/* The modelled state of a virtual device. Audio thread only (and control once the writer stopped),
+ * except the counters, which are read from any thread. */
+typedef struct virtual_dev {
+    cdsp_ring *sink;       /* not owned; NULL: discard */
+    int started;           /* the modelled stream runs (it starts when its buffer is full, like ALSA) */
+    uint64_t t0;           /* CLOCK_MONOTONIC ns at which it started */
+    uint64_t written;      /* frames written since it was (re)primed */
+    _Atomic uint64_t frames, dropped, xruns;
+} virtual_dev;
+
 struct cdsp_pcm {
-    snd_pcm_t *h;
+    snd_pcm_t *h;          /* NULL for the virtual device */
     cdsp_pcm_info info;
     uint8_t *buf;          /* one chunk of converted frames */
     uint32_t buf_frames;
     uint32_t dither;
+    virtual_dev *v;        /* non-NULL for the virtual device */
 };
 
 static const uint32_t kStandardRates[] = {44100, 48000, 88200, 96000, 176400, 192000};
@@ -442,6 +455,12 @@ const cdsp_pcm_info *cdsp_pcm_get_info(const cdsp_pcm *p) { return &p->info; }
 void cdsp_pcm_close(cdsp_pcm *p)
 {
     if (!p) return;
+    if (p->v) {
+        free(p->v);
+        free(p->buf);
+        free(p);
+        return;
+    }
     alsa_said[0] = 0;
     snd_pcm_drop(p->h);
     snd_pcm_close(p->h);
@@ -451,8 +470,14 @@ void cdsp_pcm_close(cdsp_pcm *p)
 
 /* ---- the audio thread's calls ---- */
 
+static int virtual_wait(cdsp_pcm *p, int timeout_ms);
+static long virtual_write(cdsp_pcm *p, const float *master, const float *cue, uint32_t frames);
+static long virtual_delay(cdsp_pcm *p, long *frames);
+static void virtual_drain(cdsp_pcm *p, int timeout_ms);
+
 int cdsp_pcm_wait(cdsp_pcm *p, int timeout_ms)
 {
+    if (p->v) return virtual_wait(p, timeout_ms);
     snd_pcm_sframes_t a = snd_pcm_avail_update(p->h);
     if (a < 0) return (int)a;
     if ((snd_pcm_uframes_t)a >= p->info.period_frames) return 1;
@@ -471,6 +496,7 @@ int cdsp_pcm_wait(cdsp_pcm *p, int timeout_ms)
 
 long cdsp_pcm_write(cdsp_pcm *p, const float *master, const float *cue, uint32_t frames)
 {
+    if (p->v) return virtual_write(p, master, cue, frames);
     long total = 0;
     while ((uint32_t)total < frames) {
         uint32_t n = frames - (uint32_t)total;
@@ -497,6 +523,13 @@ long cdsp_pcm_write(cdsp_pcm *p, const float *master, const float *cue, uint32_t
 
 int cdsp_pcm_recover(cdsp_pcm *p, int err)
 {
+    if (p->v) {
+        /* Re-prime, as snd_pcm_recover does: the next buffer-full starts the modelled clock again. */
+        (void)err;
+        p->v->started = 0;
+        p->v->written = 0;
+        return 0;
+    }
     int r = snd_pcm_recover(p->h, err, 1);
     if (r < 0) return r;
     return 0;
@@ -504,6 +537,7 @@ int cdsp_pcm_recover(cdsp_pcm *p, int err)
 
 long cdsp_pcm_delay(cdsp_pcm *p, long *frames)
 {
+    if (p->v) return virtual_delay(p, frames);
     snd_pcm_sframes_t d = 0;
     int r = snd_pcm_delay(p->h, &d);
     if (r < 0) return r;
@@ -514,6 +548,10 @@ long cdsp_pcm_delay(cdsp_pcm *p, long *frames)
 void cdsp_pcm_drain(cdsp_pcm *p, int timeout_ms)
 {
     if (!p) return;
+    if (p->v) {
+        virtual_drain(p, timeout_ms);
+        return;
+    }
     snd_pcm_state_t s = snd_pcm_state(p->h);
     if (s == SND_PCM_STATE_PREPARED) {
         snd_pcm_sframes_t d = 0;
@@ -532,6 +570,359 @@ void cdsp_pcm_drain(cdsp_pcm *p, int timeout_ms)
         nanosleep(&nap, NULL);
     }
     snd_pcm_drop(p->h);
+}
+
+/* ---- the virtual device: a buffer that drains at `rate` frames per second of CLOCK_MONOTONIC ---- */
+
+#define NS_PER_S 1000000000ull
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * NS_PER_S + (uint64_t)t.tv_nsec;
+}
+
+/* Frames the modelled device has played by `now` since it started (128-bit: exact for any run length). */
+static uint64_t virtual_played(const cdsp_pcm *p, uint64_t now)
+{
+    const virtual_dev *v = p->v;
+    if (!v->started || now <= v->t0) return 0;
+    return (uint64_t)((unsigned __int128)(now - v->t0) * p->info.rate / NS_PER_S);
+}
+
+/* The first time at which `frames` frames have been played. */
+static uint64_t virtual_time_of(const cdsp_pcm *p, uint64_t frames)
+{
+    unsigned __int128 ns = ((unsigned __int128)frames * NS_PER_S + p->info.rate - 1) / p->info.rate;
+    return p->v->t0 + (uint64_t)ns;
+}
+
+static void sleep_until(uint64_t t)
+{
+    struct timespec ts = {(time_t)(t / NS_PER_S), (long)(t % NS_PER_S)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
+}
+
+/* 1: a period of room; 0: none within the time-out; -EPIPE: the modelled buffer ran dry. */
+static int virtual_room(cdsp_pcm *p, uint64_t now)
+{
+    virtual_dev *v = p->v;
+    if (!v->started) return 1; /* not started: room until the buffer is full */
+    uint64_t played = virtual_played(p, now);
+    if (played > v->written) {
+        atomic_fetch_add_explicit(&v->xruns, 1, memory_order_relaxed);
+        return -EPIPE;
+    }
+    return v->written - played + p->info.period_frames <= p->info.buffer_frames ? 1 : 0;
+}
+
+static int virtual_wait(cdsp_pcm *p, int timeout_ms)
+{
+    uint64_t now = now_ns();
+    int r = virtual_room(p, now);
+    if (r != 0) return r;
+    /* Sleep to the moment the queue is down to buffer - period frames, or the time-out. */
+    uint64_t t = virtual_time_of(p, p->v->written - (p->info.buffer_frames - p->info.period_frames));
+    uint64_t limit = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
+    sleep_until(t < limit ? t : limit);
+    return virtual_room(p, now_ns());
+}
+
+static long virtual_write(cdsp_pcm *p, const float *master, const float *cue, uint32_t frames)
+{
+    virtual_dev *v = p->v;
+    if (v->sink) {
+        uint64_t lost = 0;
+        if (p->info.channels == 2) {
+            /* The master bus is already interleaved stereo float: straight into the ring. */
+            lost = frames - cdsp_ring_write(v->sink, master, frames);
+        } else {
+            for (uint32_t done = 0; done < frames;) {
+                uint32_t n = frames - done < p->buf_frames ? frames - done : p->buf_frames;
+                cdsp_pcm_convert(CDSP_PCM_FORMAT_FLOAT, p->info.channels, p->info.cue_channels,
+                                 master + 2 * (size_t)done, cue ? cue + 2 * (size_t)done : NULL, n, p->buf, NULL);
+                lost += n - cdsp_ring_write(v->sink, p->buf, n);
+                done += n;
+            }
+        }
+        if (lost) atomic_fetch_add_explicit(&v->dropped, lost, memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&v->frames, frames, memory_order_relaxed);
+    v->written += frames;
+    if (!v->started && v->written >= p->info.buffer_frames) {
+        v->started = 1;
+        v->t0 = now_ns();
+    }
+    return (long)frames;
+}
+
+static long virtual_delay(cdsp_pcm *p, long *frames)
+{
+    virtual_dev *v = p->v;
+    uint64_t played = virtual_played(p, now_ns());
+    if (frames) *frames = played >= v->written ? 0 : (long)(v->written - played);
+    return 0;
+}
+
+static void virtual_drain(cdsp_pcm *p, int timeout_ms)
+{
+    virtual_dev *v = p->v;
+    uint64_t now = now_ns();
+    if (!v->started && v->written > 0) {
+        v->started = 1;
+        v->t0 = now;
+    }
+    if (v->started && virtual_played(p, now) < v->written) {
+        uint64_t t = virtual_time_of(p, v->written);
+        uint64_t limit = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
+        sleep_until(t < limit ? t : limit);
+    }
+    v->started = 0;
+    v->written = 0;
+}
+
+cdsp_pcm *cdsp_pcm_open_virtual(const cdsp_pcm_request *req, cdsp_ring *sink, cdsp_pcm_info *info, cdsp_status *err,
+                                char *msg, size_t msg_len)
+{
+    cdsp_status st = CDSP_ERR_INVALID_ARGUMENT;
+    cdsp_pcm *p = NULL;
+    if (err) *err = CDSP_OK;
+    if (msg && msg_len) msg[0] = 0;
+    const char *name = req && req->device && req->device[0] ? req->device : "null";
+    if (!req) {
+        cdsp_message(msg, msg_len, "no request given");
+        goto fail;
+    }
+    if (strlen(name) >= CDSP_PCM_NAME_MAX) {
+        cdsp_message(msg, msg_len, "virtual output name is longer than %d characters", CDSP_PCM_NAME_MAX - 1);
+        goto fail;
+    }
+    if (req->rate < 8000 || req->rate > 384000) {
+        cdsp_message(msg, msg_len, "virtual output '%s': sample rate %u Hz is outside 8000 ... 384000", name, req->rate);
+        goto fail;
+    }
+    uint32_t channels = req->channels == 0 ? 2 : req->channels;
+    if (channels != 2 && channels != 4) {
+        cdsp_message(msg, msg_len, "virtual output '%s' plays 2 channels (master) or 4 (master 1/2, cue 3/4), not %u",
+                     name, req->channels);
+        goto fail;
+    }
+    if (req->period_frames < 16 || req->period_frames > 65536) {
+        cdsp_message(msg, msg_len, "virtual output '%s': period of %u frames is outside 16 ... 65536", name,
+                     req->period_frames);
+        goto fail;
+    }
+    if (req->periods < 2 || req->periods > 16) {
+        cdsp_message(msg, msg_len, "virtual output '%s': %u periods per buffer is outside 2 ... 16", name, req->periods);
+        goto fail;
+    }
+    if (req->format != CDSP_PCM_FORMAT_AUTO && req->format != CDSP_PCM_FORMAT_FLOAT) {
+        cdsp_message(msg, msg_len, "virtual output '%s' takes FLOAT_LE only, not %s", name,
+                     cdsp_pcm_format_name(req->format));
+        goto fail;
+    }
+    if (sink && cdsp_ring_element_size(sink) != channels * sizeof(float)) {
+        cdsp_message(msg, msg_len, "virtual output '%s': the sink ring holds %zu-byte elements, not %u-channel float frames",
+                     name, cdsp_ring_element_size(sink), channels);
+        goto fail;
+    }
+    st = CDSP_ERR_NO_MEMORY;
+    if (!(p = calloc(1, sizeof *p)) || !(p->v = calloc(1, sizeof *p->v))) goto fail_mem;
+    p->buf_frames = req->period_frames;
+    if (!(p->buf = calloc((size_t)p->buf_frames, channels * sizeof(float)))) goto fail_mem;
+    p->v->sink = sink;
+    snprintf(p->info.device, sizeof p->info.device, "%s", name);
+    p->info.rate = req->rate;
+    p->info.format = CDSP_PCM_FORMAT_FLOAT;
+    p->info.channels = channels;
+    p->info.cue_channels = channels >= 4;
+    p->info.period_frames = req->period_frames;
+    p->info.buffer_frames = req->period_frames * req->periods;
+    p->info.periods = req->periods;
+    p->info.bytes_per_frame = channels * (uint32_t)sizeof(float);
+    snprintf(p->info.type_name, sizeof p->info.type_name, "VIRTUAL");
+    if (info) *info = p->info;
+    return p;
+
+fail_mem:
+    cdsp_message(msg, msg_len, "out of memory");
+fail:
+    if (p) {
+        free(p->v);
+        free(p->buf);
+        free(p);
+    }
+    if (err) *err = st;
+    return NULL;
+}
+
+int cdsp_pcm_virtual_stats_get(const cdsp_pcm *p, cdsp_pcm_virtual_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!p || !p->v) return 0;
+    virtual_dev *v = p->v;
+    out->frames = atomic_load_explicit(&v->frames, memory_order_relaxed);
+    out->dropped = atomic_load_explicit(&v->dropped, memory_order_relaxed);
+    out->xruns = atomic_load_explicit(&v->xruns, memory_order_relaxed);
+    return 1;
+}
+
+/* ---- the WAV recorder: drains a virtual device's ring into a file ---- */
+
+#define RECORDER_CHUNK 4096 /* frames per sf_write (and so per header update) */
+
+struct cdsp_pcm_recorder {
+    SNDFILE *f;
+    cdsp_ring *source;
+    cdsp_pcm_format format;
+    uint32_t channels;
+    uint32_t dither;
+    uint64_t max_frames;        /* what fits in a 4 GiB WAV */
+    cdsp_status st;             /* the first error */
+    char error[256];
+    float *chunk;               /* RECORDER_CHUNK frames read from the ring */
+    void *converted;            /* the same as int16 / int32 */
+    _Atomic uint64_t frames;
+};
+
+cdsp_pcm_recorder *cdsp_pcm_recorder_create(const char *path, uint32_t rate, uint32_t channels, cdsp_pcm_format format,
+                                            cdsp_ring *source, cdsp_status *err, char *msg, size_t msg_len)
+{
+    cdsp_status st = CDSP_ERR_INVALID_ARGUMENT;
+    cdsp_pcm_recorder *r = NULL;
+    if (msg && msg_len) msg[0] = 0;
+    if (!path || !path[0]) {
+        cdsp_message(msg, msg_len, "no file name given for the recording");
+        goto fail;
+    }
+    if (!source || rate < 8000 || rate > 384000 || channels < 1 || channels > 8 ||
+        cdsp_ring_element_size(source) != channels * sizeof(float) || (int)format < CDSP_PCM_FORMAT_AUTO ||
+        format > CDSP_PCM_FORMAT_FLOAT) {
+        cdsp_message(msg, msg_len, "cannot record to '%s': invalid recorder settings (%u Hz, %u channels)", path, rate,
+                     channels);
+        goto fail;
+    }
+    if (format == CDSP_PCM_FORMAT_AUTO) format = CDSP_PCM_FORMAT_FLOAT;
+    st = CDSP_ERR_NO_MEMORY;
+    if (!(r = calloc(1, sizeof *r))) goto fail_mem;
+    r->chunk = malloc((size_t)RECORDER_CHUNK * channels * sizeof(float));
+    r->converted = malloc((size_t)RECORDER_CHUNK * channels * sizeof(int32_t));
+    if (!r->chunk || !r->converted) goto fail_mem;
+    r->source = source;
+    r->format = format;
+    r->channels = channels;
+    r->dither = 0x12345679u;
+
+    SF_INFO sfi;
+    memset(&sfi, 0, sizeof sfi);
+    sfi.samplerate = (int)rate;
+    sfi.channels = (int)channels;
+    int sub = SF_FORMAT_FLOAT;
+    uint32_t bytes = 4;
+    switch (format) {
+    case CDSP_PCM_FORMAT_S16: sub = SF_FORMAT_PCM_16; bytes = 2; break;
+    case CDSP_PCM_FORMAT_S24:
+    case CDSP_PCM_FORMAT_S24_3: sub = SF_FORMAT_PCM_24; bytes = 3; break;
+    case CDSP_PCM_FORMAT_S32: sub = SF_FORMAT_PCM_32; break;
+    default: break;
+    }
+    sfi.format = SF_FORMAT_WAV | sub;
+    /* headroom for the header chunks libsndfile writes (fmt, fact, PEAK) */
+    r->max_frames = (0xFFFFFFFFull - 4096) / ((uint64_t)bytes * channels);
+    st = CDSP_ERR_FILE_WRITE;
+    if (!(r->f = sf_open(path, SFM_WRITE, &sfi))) {
+        cdsp_message(msg, msg_len, "cannot record to '%s': %s", path, sf_strerror(NULL));
+        goto fail;
+    }
+    /* The header is rewritten after every write: the file stays playable if the process is killed. */
+    sf_command(r->f, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
+    if (sub != SF_FORMAT_FLOAT) {
+        int on = SF_TRUE;
+        sf_command(r->f, SFC_SET_CLIPPING, &on, sizeof on);
+    }
+    if (err) *err = CDSP_OK;
+    return r;
+
+fail_mem:
+    cdsp_message(msg, msg_len, "out of memory");
+fail:
+    if (r) {
+        if (r->f) sf_close(r->f);
+        free(r->chunk);
+        free(r->converted);
+        free(r);
+    }
+    if (err) *err = st;
+    return NULL;
+}
+
+long cdsp_pcm_recorder_pump(cdsp_pcm_recorder *r, char *msg, size_t msg_len)
+{
+    if (!r) return CDSP_ERR_INVALID_ARGUMENT;
+    long moved = 0;
+    size_t n;
+    while ((n = cdsp_ring_read(r->source, r->chunk, RECORDER_CHUNK)) > 0) {
+        moved += (long)n;
+        if (r->st != CDSP_OK) continue; /* failed: keep draining so the device side never counts drops */
+        uint64_t done = atomic_load_explicit(&r->frames, memory_order_relaxed);
+        if (done + n > r->max_frames) {
+            r->st = CDSP_ERR_FILE_WRITE;
+            snprintf(r->error, sizeof r->error, "the recording reached the 4 GiB limit of a WAV file after %llu frames",
+                     (unsigned long long)done);
+            continue;
+        }
+        sf_count_t w;
+        if (r->format == CDSP_PCM_FORMAT_S16) {
+            /* TPDF dither of +-1 LSB with the same generator and scale as cdsp_pcm_convert's S16 */
+            int16_t *o = r->converted;
+            uint32_t seed = r->dither;
+            for (size_t i = 0; i < n * r->channels; i++) {
+                double d = ((double)xorshift32(&seed) - (double)xorshift32(&seed)) * (1.0 / 4294967296.0);
+                o[i] = (int16_t)to_int((double)r->chunk[i] + d / 32768.0, 32768.0, -32768, 32767);
+            }
+            r->dither = seed;
+            w = sf_writef_short(r->f, o, (sf_count_t)n);
+        } else {
+            /* float as is; 24/32-bit converted (and clipped) by libsndfile */
+            w = sf_writef_float(r->f, r->chunk, (sf_count_t)n);
+        }
+        if (w != (sf_count_t)n) {
+            r->st = CDSP_ERR_FILE_WRITE;
+            snprintf(r->error, sizeof r->error, "writing the recording failed after %llu frames: %s",
+                     (unsigned long long)done, sf_strerror(r->f));
+            if (w > 0) atomic_store_explicit(&r->frames, done + (uint64_t)w, memory_order_relaxed);
+            continue;
+        }
+        atomic_store_explicit(&r->frames, done + n, memory_order_relaxed);
+    }
+    if (r->st != CDSP_OK) {
+        cdsp_message(msg, msg_len, "%s", r->error);
+        return r->st;
+    }
+    return moved;
+}
+
+uint64_t cdsp_pcm_recorder_frames(const cdsp_pcm_recorder *r)
+{
+    return r ? atomic_load_explicit(&((cdsp_pcm_recorder *)r)->frames, memory_order_relaxed) : 0;
+}
+
+cdsp_status cdsp_pcm_recorder_close(cdsp_pcm_recorder *r, char *msg, size_t msg_len)
+{
+    if (msg && msg_len) msg[0] = 0;
+    if (!r) return CDSP_OK;
+    cdsp_pcm_recorder_pump(r, NULL, 0);
+    cdsp_status st = r->st;
+    if (st != CDSP_OK) cdsp_message(msg, msg_len, "%s", r->error);
+    if (r->f && sf_close(r->f) != 0 && st == CDSP_OK) {
+        st = CDSP_ERR_FILE_WRITE;
+        cdsp_message(msg, msg_len, "closing the recording failed");
+    }
+    free(r->chunk);
+    free(r->converted);
+    free(r);
+    return st;
 }
 
 /* ---- what devices exist and what they can do ---- */

@@ -14,6 +14,16 @@ public enum DJCoreError: Error, Equatable, CustomStringConvertible, Sendable {
     case engineCreate(String)
     /// A sound device could not be opened or failed; `detail` names the device and quotes ALSA.
     case audioDevice(device: String, reason: AudioDeviceFailure, detail: String)
+    /// The state store (SQLite) failed: SQLite's message and the statement.
+    case store(String)
+    /// Something asked for by id or name does not exist ("playlist 7 does not exist").
+    case notFound(String)
+    /// The request conflicts with the current state ("task 12 has already finished").
+    case conflict(String)
+    /// Work was cancelled before it finished.
+    case cancelled(String)
+    /// Work ran longer than it was allowed to.
+    case timedOut(String)
 
     public var description: String {
         switch self {
@@ -23,6 +33,8 @@ public enum DJCoreError: Error, Equatable, CustomStringConvertible, Sendable {
         case .commandQueueFull: return "the engine's command queue is full (is the audio thread running?)"
         case let .engineCreate(m): return "cannot create the engine: \(m)"
         case let .audioDevice(_, _, detail): return detail
+        case let .store(m): return "state store: \(m)"
+        case let .notFound(m), let .conflict(m), let .cancelled(m), let .timedOut(m): return m
         }
     }
 }

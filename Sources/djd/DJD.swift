@@ -1,12 +1,12 @@
 import ArgumentParser
 
 @main
-struct DJD: ParsableCommand {
+struct DJD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "djd",
         abstract: "DJCore: a real-time DJ engine for Linux.",
         discussion: "Licence: GPL-3.0-or-later.",
         version: "0.1.0",
-        subcommands: [RenderCommand.self, PlayCommand.self, AnalyzeCommand.self, DevicesCommand.self, LatencyCommand.self]
+        subcommands: [ServeCommand.self, RenderCommand.self, PlayCommand.self, AnalyzeCommand.self, SeparateCommand.self, DevicesCommand.self, LatencyCommand.self]
     )
 }

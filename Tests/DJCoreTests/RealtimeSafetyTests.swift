@@ -1,5 +1,7 @@
+import CDSP
 import CRTCheck
 import DJCore
+import Foundation
 import Testing
 
 /// The real-time rule, checked: renders every engine configuration with the allocation counter armed
@@ -80,6 +82,84 @@ struct RealtimeSafetyTests {
         let applied = events.filter { if case .applied = $0 { true } else { false } }.count
         // every command sent above took effect and was reported: 5 + 12 per deck, 2 loads/plays, 5 master
         #expect(applied == (s.reportsApplied ? 17 * s.decks + 7 : 0))
+    }
+
+    /// The live loop on the virtual device (`--output file:PATH`), which needs no sound card: the allocation
+    /// counter armed on the audio thread from the start of its loop to its end (every clock-paced wait,
+    /// render and ring write in between), and in the sanitizer build a real-time region around each render.
+    @Test(arguments: [2, 4])
+    func the_audio_thread_on_the_virtual_device_allocates_nothing(_ channels: Int) throws {
+        let dir = try TestAudio.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (engine, tracks) = try LiveDevice.busyEngine(reportApplied: channels == 4)
+        try LiveDevice.setUp(engine, tracks) { try engine.send($0) }
+        let probe = UnsafeMutablePointer<crt_player_probe>.allocate(capacity: 1)
+        probe.initialize(to: crt_player_probe())
+        defer { probe.deallocate() }
+        var c = AudioOutputConfiguration(virtual: .file(path: dir.appendingPathComponent("rt.wav").path))
+        c.channels = channels
+        c.lockMemory = false
+        let hook = AudioThreadHook(function: { user, phase in crt_player_hook(user, phase) }, context: UnsafeMutableRawPointer(probe))
+        let scheduler = try AudioScheduler(engine: engine, configuration: c, onEngineEvents: { _ in }, audioThreadHook: hook)
+        try scheduler.start()
+        let t = tracks[0]
+        for cmd: EngineCommand in [.pause(deck: 1), .play(deck: 1), .seek(deck: 2, frame: 1000), .rate(deck: 4, 0.97, .frames(1000)),
+                                   .eq(deck: 2, band: .high, db: -20), .filter(deck: 4, 0.6), .crossfader(0.7),
+                                   .load(deck: 2, track: t), .play(deck: 2), .unload(deck: 4)] {
+            try engine.send(cmd)
+            usleep(20_000)
+        }
+        usleep(300_000)
+        scheduler.stop(fadeOut: 0.02)
+        #expect(probe.pointee.finished == 1)
+        #expect(probe.pointee.periods > 50)
+        if crt_alloc_counter_available() == 1 {
+            #expect(probe.pointee.allocations == 0, "the audio thread allocated \(probe.pointee.allocations) times")
+        }
+        let v = try #require(scheduler.stats.virtualOutput)
+        #expect(v.droppedFrames == 0 && v.recordedFrames == UInt64(engine.frame))
+    }
+
+    /// The virtual device's write (ring push, 4-channel conversion) and delay, called directly inside the
+    /// checked region: the sanitizer build proves them free of allocation, locks and blocking calls too.
+    /// (Its wait sleeps on purpose, the audio thread's one legitimate block: it stays outside.)
+    @Test(arguments: [2, 4])
+    func the_virtual_device_writes_without_allocating_or_blocking(_ channels: Int) throws {
+        var status = CDSP_OK
+        let ring = try #require(cdsp_ring_create(4096, channels * 4, &status))
+        defer { cdsp_ring_destroy(ring) }
+        var info = cdsp_pcm_info()
+        var req = cdsp_pcm_request_default("null", 48000)
+        req.channels = UInt32(channels)
+        req.period_frames = 256
+        req.periods = 4
+        let pcm = try #require(cdsp_pcm_open_virtual(&req, ring, &info, &status, nil, 0))
+        defer { cdsp_pcm_close(pcm) }
+        let master = [Float](repeating: 0.25, count: 512), cue = [Float](repeating: -0.5, count: 512)
+        var delays: [Int] = []
+        delays.reserveCapacity(40)
+        var sink = [Float](repeating: 0, count: 256 * channels)
+        var written = 0
+        while written < 40 {
+            // sleeps until a period is free: outside the region (a late test thread may underrun: re-prime)
+            let w = cdsp_pcm_wait(pcm, 100)
+            if w < 0 { #expect(cdsp_pcm_recover(pcm, w) == 0); continue }
+            #expect(w == 1)
+            var delay = 0
+            let allocations = checked {
+                _ = cdsp_pcm_write(pcm, master, cue, 256)
+                _ = cdsp_pcm_delay(pcm, &delay)
+            }
+            #expect(allocations == 0)
+            delays.append(delay)
+            written += 1
+            #expect(cdsp_ring_read(ring, &sink, 256) == 256)  // the writer side drains it
+        }
+        #expect(sink[0] == 0.25 && sink[channels - 1] == (channels == 4 ? -0.5 : 0.25))
+        var st = cdsp_pcm_virtual_stats()
+        #expect(cdsp_pcm_virtual_stats_get(pcm, &st) == 1)
+        #expect(st.frames == 40 * 256 && st.dropped == 0)
+        #expect(delays.allSatisfy { $0 <= 1024 })  // never more than the modelled buffer
     }
 
     @Test(.enabled(if: crt_alloc_counter_available() == 1, "the counter is left out of the sanitizer build"))

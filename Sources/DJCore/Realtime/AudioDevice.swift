@@ -73,10 +73,47 @@ public enum BufferLength: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// A sound card without hardware: the live path (audio thread, scheduler) runs against a buffer that drains
+/// at exactly the real-time rate of CLOCK_MONOTONIC, for machines that have no sound card (servers, CI, VMs).
+///
+/// `null` discards the audio; `file(path:)` records it to a WAV file (written by a background thread at
+/// normal priority, the header kept valid as it goes, so the file plays even if the process is killed).
+/// The file's sample format follows `AudioOutputConfiguration.format`: S16 gives 16-bit (TPDF-dithered),
+/// S24 / S24_3 24-bit, S32 32-bit, FLOAT and auto 32-bit float. `channels` 4 records the cue bus on 3/4.
+/// Opening a file output again (a scheduler started again) starts a new file.
+public enum VirtualOutput: Sendable, Equatable, CustomStringConvertible {
+    case null
+    case file(path: String)
+
+    /// Parses "null" or "file:PATH" (what `--output` takes).
+    public init(parsing text: String) throws {
+        if text == "null" {
+            self = .null
+        } else if text.hasPrefix("file:") {
+            let path = String(text.dropFirst(5))
+            guard !path.isEmpty else { throw DJCoreError.invalidArgument("output 'file:' needs a path: file:/path/to/out.wav") }
+            self = .file(path: path)
+        } else {
+            throw DJCoreError.invalidArgument("output '\(text)' is neither 'null' nor 'file:PATH'")
+        }
+    }
+
+    /// "null" or "file:PATH": also the device name the output reports.
+    public var description: String {
+        switch self {
+        case .null: return "null"
+        case let .file(path): return "file:\(path)"
+        }
+    }
+}
+
 /// How to open the sound card and run the audio thread.
 public struct AudioOutputConfiguration: Sendable, Equatable {
-    /// An ALSA PCM name: "default", "hw:1,0", "plughw:1", a PCM from an asoundrc.
+    /// An ALSA PCM name: "default", "hw:1,0", "plughw:1", a PCM from an asoundrc. Ignored when
+    /// `virtualOutput` is set (ALSA's own PCM called "null" stays reachable here).
     public var device: String = "default"
+    /// A clock-paced virtual device instead of the sound card (see `VirtualOutput`).
+    public var virtualOutput: VirtualOutput? = nil
     public var format: AudioSampleFormat = .auto
     /// nil: 4 channels (master 1/2, cue 3/4) on a hardware device that has them, else 2.
     public var channels: Int? = nil
@@ -96,11 +133,20 @@ public struct AudioOutputConfiguration: Sendable, Equatable {
         self.device = device
     }
 
+    /// A virtual output: "null" or a WAV file.
+    public init(virtual output: VirtualOutput) {
+        self.virtualOutput = output
+    }
+
+    /// What this configuration plays to, for messages: the ALSA device, or "null" / "file:PATH".
+    public var outputName: String { virtualOutput?.description ?? device }
+
     public func validate() throws {
         func check(_ ok: Bool, _ m: @autoclosure () -> String) throws {
             if !ok { throw DJCoreError.invalidArgument(m()) }
         }
-        try check(!device.isEmpty, "no sound device name given")
+        if case let .file(path) = virtualOutput { try check(!path.isEmpty, "no file name given for the output recording") }
+        try check(virtualOutput != nil || !device.isEmpty, "no sound device name given")
         if let c = channels { try check((2...Int(CDSP_PCM_MAX_CHANNELS)).contains(c), "\(c) output channels is outside 2 ... \(CDSP_PCM_MAX_CHANNELS)") }
         switch period {
         case let .frames(n): try check((16...65536).contains(n), "period of \(n) frames is outside 16 ... 65536")
@@ -124,8 +170,13 @@ public struct AudioOutputInfo: Sendable, Equatable, Codable {
     public var periodFrames: Int
     public var bufferFrames: Int
     public var periods: Int
-    /// ALSA's PCM type ("HW", "PLUG", "IOPLUG", ...).
+    /// ALSA's PCM type ("HW", "PLUG", "IOPLUG", ...), or "VIRTUAL" for a `VirtualOutput`.
     public var deviceType: String
+    /// The WAV file a `VirtualOutput.file` output records to; nil otherwise.
+    public var recordingPath: String?
+
+    /// true for a clock-paced `VirtualOutput` (no sound card).
+    public var isVirtual: Bool { deviceType == "VIRTUAL" }
 
     /// The device buffer, in seconds: how far ahead of the speakers the engine renders.
     public var bufferLatency: Double { Double(bufferFrames) / Double(sampleRate) }

@@ -43,6 +43,9 @@ public struct AudioSchedulerStats: Sendable, Equatable {
     public var renderMean: Double
     /// Render time / period time, in bins of 0.5 %; the last bin holds everything from 99.5 %.
     public var loadHistogram: [UInt64]
+    /// A virtual output's counters (frames, frames dropped by a recording that fell behind, frames in the
+    /// file); nil on a sound card.
+    public var virtualOutput: AudioOutput.VirtualStats? = nil
 
     public var periodSeconds: Double { Double(output.periodFrames) / Double(output.sampleRate) }
     /// The worst render time as a fraction of the period.
@@ -130,6 +133,8 @@ public final class AudioScheduler: @unchecked Sendable {
         var reportedRealtime = false
         var reportedMemoryLock = false
         var reportedXruns: UInt64 = 0
+        /// a virtual output's counters as it was closed
+        var closedVirtual: AudioOutput.VirtualStats?
     }
     private let shared: Mutex<Shared>
     private let supervisorDone = DispatchSemaphore(value: 0)
@@ -233,6 +238,7 @@ public final class AudioScheduler: @unchecked Sendable {
                 s.output?.drain(timeout: Double(s.info.bufferFrames) / Double(s.info.sampleRate) + 0.2)
             }
             s.output?.close()
+            if let v = s.output?.virtualStats { s.closedVirtual = v }
             s.output = nil
             s.state = .stopped
         }
@@ -254,7 +260,7 @@ public final class AudioScheduler: @unchecked Sendable {
                 reopenAttempts: s.attempts, realtime: s.realtime, memoryLocked: s.memoryLocked,
                 renderLast: Double(last) / 1e9, renderMax: Double(t.renderMax) / 1e9,
                 renderMean: t.periods > 0 ? Double(t.renderTotal) / 1e9 / Double(t.periods) : 0,
-                loadHistogram: t.histogram)
+                loadHistogram: t.histogram, virtualOutput: s.output?.virtualStats ?? s.closedVirtual)
         }
     }
 
@@ -297,10 +303,10 @@ public final class AudioScheduler: @unchecked Sendable {
         }
         var status = CDSP_OK
         guard let handle = output.handle else {
-            throw DJCoreError.audioDevice(device: configuration.device, reason: .failed, detail: "the sound device was closed")
+            throw DJCoreError.audioDevice(device: configuration.outputName, reason: .failed, detail: "the sound device was closed")
         }
         guard let p = cdsp_player_start(engine.handle, handle, &pc, &status) else {
-            throw DJCoreError.audioDevice(device: configuration.device, reason: .failed,
+            throw DJCoreError.audioDevice(device: configuration.outputName, reason: .failed,
                                           detail: "cannot start the audio thread: \(status.message)")
         }
         return p
@@ -343,7 +349,7 @@ public final class AudioScheduler: @unchecked Sendable {
     }
 
     private func failureMessage(_ st: cdsp_player_stats) -> String {
-        let device = configuration.device
+        let device = configuration.outputName
         if st.error == CDSP_ERR_DEVICE_TIMEOUT {
             return "sound device '\(device)' stopped taking audio (nothing for \(configuration.deviceTimeout.map { "\($0) s" } ?? "0.5 s or 8 buffers"))"
         }

@@ -20,4 +20,5 @@
 #include "key.h"
 #include "rhythm.h"
 #include "hash.h"
+#include "stems.h"
 #endif

@@ -1,5 +1,6 @@
 /*
- * pcm.h — an ALSA playback device: open by name, negotiate, convert and write periods, recover.
+ * pcm.h — a playback device: ALSA (open by name, negotiate, convert and write periods, recover), or a
+ * clock-paced virtual device for machines without a sound card, with a WAV recorder for its output.
  *
  * Opening asks for a rate, a sample format (S16, S24 in 32 bits, S24 packed in 3 bytes, S32, FLOAT; "auto"
  * takes the first of FLOAT, S32, S24, S24_3, S16 the device accepts), a channel count, a period size and a
@@ -23,6 +24,7 @@
  * in cdsp_pcm_wait's callers (player.h).
  *
  * Thread contract: open/close/probe/hints — control. wait/write/delay/recover — the one audio thread,
+ * for both kinds of device (the recorder: see its functions),
  * real-time safe in the sense that they allocate nothing and take no lock of ours (they are the device I/O
  * that paces the audio thread; the sanitizer-checked region ends before them).
  *
@@ -31,6 +33,25 @@
  *   cdsp_pcm *p = cdsp_pcm_open(&r, &info, &st, msg, sizeof msg);
  *   ... cdsp_pcm_wait(p, 100); cdsp_pcm_write(p, master, cue, info.period_frames); ...
  *   cdsp_pcm_close(p);
+ *
+ * The virtual device (cdsp_pcm_open_virtual): a sound card without hardware, for machines that have none.
+ * It models a buffer of `periods` x `period` frames that drains at `rate` frames per second of
+ * CLOCK_MONOTONIC, so the same audio thread (player.h) runs at exactly the real-time pace. Like ALSA it
+ * starts once its buffer is full, and when the writer is so late that the modelled buffer ran dry,
+ * cdsp_pcm_wait reports -EPIPE (an underrun: the player counts it) and cdsp_pcm_recover re-primes it (the
+ * next buffer-full starts the clock again; no frame is lost, the clock slips by the gap). What is written
+ * goes, as interleaved FLOAT frames (2 channels = master; 4 = master on 1/2 and cue on 3/4), into a
+ * caller-owned SPSC frame ring (ring.h) that another thread drains — a cdsp_pcm_recorder into a WAV file —
+ * or nowhere (sink NULL: the "null" output). A full ring is never waited on: the frames that did not fit
+ * are counted as dropped (cdsp_pcm_virtual_stats_get). wait sleeps with clock_nanosleep to the absolute time a
+ * period of room is free (the audio thread's legitimate block); write and delay only copy, read clocks and
+ * touch atomics: no allocation, lock or I/O.
+ *
+ *   cdsp_ring *ring = cdsp_ring_create(4 * 48000, 2 * sizeof(float), &st);
+ *   cdsp_pcm *v = cdsp_pcm_open_virtual(&r, ring, &info, &st, msg, sizeof msg);   // info.type_name "VIRTUAL"
+ *   cdsp_pcm_recorder *rec = cdsp_pcm_recorder_create("out.wav", 48000, 2, CDSP_PCM_FORMAT_FLOAT, ring, &st, msg, sizeof msg);
+ *   ... the player writes v; another thread calls cdsp_pcm_recorder_pump(rec) every few ms ...
+ *   cdsp_pcm_close(v); cdsp_pcm_recorder_close(rec, msg, sizeof msg); cdsp_ring_destroy(ring);
  */
 #ifndef CDSP_PCM_H
 #define CDSP_PCM_H
@@ -38,6 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "status.h"
+#include "ring.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -132,6 +154,45 @@ const char *cdsp_pcm_error_string(int err);
  * channels in `format`. `dither` is the TPDF generator state for S16 (updated). */
 void cdsp_pcm_convert(cdsp_pcm_format format, uint32_t channels, int cue_channels, const float *master,
                       const float *cue, uint32_t frames, void *out, uint32_t *dither);
+
+/* ---- the virtual device ---- */
+
+/* Thread: control. Opens a clock-paced virtual device (see the top of this file). `req->device` is only
+ * the name reported in info.device ("null", "file:/tmp/x.wav"); rate (8000 ... 384000), period (16 ...
+ * 65536) and periods (2 ... 16) are granted exactly; format must be AUTO or FLOAT (it is FLOAT); channels
+ * 0 or 2 (master) or 4 (master 1/2, cue 3/4). `sink` (may be NULL) takes the written frames: its element
+ * size must be channels x sizeof(float). It is not owned: it must outlive the device. */
+cdsp_pcm *cdsp_pcm_open_virtual(const cdsp_pcm_request *req, cdsp_ring *sink, cdsp_pcm_info *info, cdsp_status *err,
+                                char *msg, size_t msg_len);
+
+typedef struct cdsp_pcm_virtual_stats {
+    uint64_t frames;    /* frames written to the device since open */
+    uint64_t dropped;   /* of those, frames the sink ring had no room for (its reader fell behind) */
+    uint64_t xruns;     /* times the modelled buffer ran dry (also counted by the player as underruns) */
+} cdsp_pcm_virtual_stats;
+
+/* Thread: any. 1 and the counters for a virtual device; 0 (and zeros) for an ALSA device. */
+int cdsp_pcm_virtual_stats_get(const cdsp_pcm *p, cdsp_pcm_virtual_stats *out);
+
+/* A WAV recorder that drains a virtual device's sink ring into a file through libsndfile. The header is
+ * rewritten after every write (SFC_SET_UPDATE_HEADER_AUTO), so the file is valid and playable up to the
+ * last pump even if the process is killed. Formats: FLOAT or AUTO (32-bit float), S16 (TPDF-dithered as
+ * cdsp_pcm_convert does), S24 / S24_3 (24-bit), S32. A WAV cannot exceed 4 GiB: past that the recorder
+ * keeps draining the ring but writes nothing and reports CDSP_ERR_FILE_WRITE. */
+typedef struct cdsp_pcm_recorder cdsp_pcm_recorder;
+
+/* Thread: control. Creates (truncates) `path`. `source` is the ring to drain: element size channels x
+ * sizeof(float). NULL on failure, with a message naming the path. */
+cdsp_pcm_recorder *cdsp_pcm_recorder_create(const char *path, uint32_t rate, uint32_t channels, cdsp_pcm_format format,
+                                            cdsp_ring *source, cdsp_status *err, char *msg, size_t msg_len);
+/* Thread: the recorder's own (normal priority: file I/O). Moves everything the ring holds into the file.
+ * Returns the frames moved, or a negative cdsp_status (the first error; `msg` says what). */
+long cdsp_pcm_recorder_pump(cdsp_pcm_recorder *r, char *msg, size_t msg_len);
+/* Thread: any. Frames in the file so far. */
+uint64_t cdsp_pcm_recorder_frames(const cdsp_pcm_recorder *r);
+/* Thread: the recorder's, or control once it stopped. Pumps what is left, closes the file, frees; returns
+ * the first error seen. NULL-safe. */
+cdsp_status cdsp_pcm_recorder_close(cdsp_pcm_recorder *r, char *msg, size_t msg_len);
 
 /* Thread: control. Opens `device` briefly and reports what it can do. */
 cdsp_status cdsp_pcm_probe(const char *device, cdsp_pcm_caps *caps, char *msg, size_t msg_len);

@@ -1,0 +1,3 @@
+import DJCore
+import Hummingbird
+import HummingbirdWebSocket
