@@ -46,7 +46,10 @@ var targets: [Target] = [
     // Test-only C support: a counting malloc interposer and weak RealtimeSanitizer hooks.
     .target(name: "CRTCheck", path: "Tests/CRTCheck"),
     .testTarget(name: "CDSPTests", dependencies: ["CDSP", "CRTCheck"]),
-    .testTarget(name: "DJCoreTests", dependencies: ["DJCore", "CDSP", "CRTCheck"]),
+    .testTarget(
+        name: "DJCoreTests",
+        dependencies: ["DJCore", "CDSP", "CRTCheck", .product(name: "Logging", package: "swift-log")]
+    ),
 ]
 var products: [Product] = [.library(name: "DJCore", targets: ["DJCore"])]
 if !coreOnly {

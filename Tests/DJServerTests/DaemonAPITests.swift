@@ -28,7 +28,7 @@ struct DaemonAPITests {
             let play = try await client.call(.post, "/api/dj/decks/3/play", nil, token: fx.admin)
             #expect(play.status == 200, "\(play.text)")
             #expect(play["playing"]?.bool == true)
-            let moving = await eventually(timeout: 5) {
+            let moving = await eventually(timeout: 15) {
                 ((try? await client.call(.get, "/api/dj/decks/3"))?["position"]?.number ?? 0) > 0.2
             }
             #expect(moving, "the deck's position advances in real time")
@@ -183,7 +183,7 @@ struct DaemonAPITests {
 
             let start = try await client.call(.post, "/api/dj/playlist/\(id)/start", nil, token: fx.admin)
             #expect(start.status == 200, "\(start.text)")
-            let playing = await eventually(timeout: 5) {
+            let playing = await eventually(timeout: 15) {
                 let s = try? await client.call(.get, "/api/dj/status")
                 return s?["nowPlaying"]?["path"]?.string == a
             }
@@ -192,7 +192,7 @@ struct DaemonAPITests {
             #expect(loadOnQueueDeck.status == 409)
             let stop = try await client.call(.post, "/api/dj/playlist/stop", #"{"fadeSeconds": 0.1}"#, token: fx.admin)
             #expect(stop.status == 200, "\(stop.text)")
-            let idle = await eventually(timeout: 5) {
+            let idle = await eventually(timeout: 15) {
                 (try? await client.call(.get, "/api/dj/playlist/queue"))?["state"]?.string == "idle"
             }
             #expect(idle)

@@ -30,11 +30,11 @@ struct TaskAPITests {
         let path = fx.dir.appendingPathComponent("late.wav").path
         try await fx.app().test(.router) { client in
             let sub = try await client.call(.post, "/api/team/tasks",
-                                            #"{"kind": "analyse", "payload": {"path": "\#(path)"}, "maxAttempts": 3, "backoffBase": 0.3, "jitter": 0}"#,
+                                            #"{"kind": "analyse", "payload": {"path": "\#(path)"}, "maxAttempts": 3, "backoffBase": 1, "jitter": 0}"#,
                                             token: fx.admin)
             #expect(sub.status == 201, "\(sub.text)")
             let id = Int(sub["id"]?.number ?? 0)
-            let twice = await eventually(timeout: 20) {
+            let twice = await eventually(timeout: 60) {
                 let t = try? await task(client, id)
                 return (t?["attempts"]?.number ?? 0) >= 2 && t?["state"]?.string == "retryWait"
             }
@@ -44,11 +44,11 @@ struct TaskAPITests {
             #expect(done?["state"]?.string == "succeeded", "\(done?.text ?? "")")
             #expect(done?["attempts"]?.number == 3)
             #expect(done?["result"]?["bpm"]?.number.map { abs($0 - 120) < 1 } == true, "\(done?.text ?? "")")
-            // the back-off is visible in the history and grows: 0.3 s, then 0.6 s
+            // the back-off is visible in the history and grows: 1 s, then 2 s
             let delays = events(done).compactMap { $0["delaySeconds"]?.number }
             #expect(delays.count == 2, "\(events(done))")
             if delays.count == 2 {
-                #expect(abs(delays[0] - 0.3) < 0.01 && abs(delays[1] - 0.6) < 0.01, "\(delays)")
+                #expect(abs(delays[0] - 1) < 0.01 && abs(delays[1] - 2) < 0.01, "\(delays)")
             }
             // and the analysis reached the library
             let lib = try await client.call(.get, "/api/dj/library")
@@ -169,7 +169,7 @@ struct TaskAPITests {
             let id = Int(t["id"]?.number ?? 0)
             let done = await waitFor(client, id, states: ["succeeded", "failed", "deadLettered"])
             #expect(done?["state"]?.string == "succeeded", "\(done?.text ?? "")")
-            let applied = await eventually(timeout: 2) {
+            let applied = await eventually(timeout: 10) {
                 abs(((try? await client.call(.get, "/api/dj/effects"))?["decks"]?[0]?["filter"]?.number ?? 0) + 0.5) < 1e-6
             }
             #expect(applied)

@@ -224,15 +224,16 @@ extension Daemon {
         default:
             throw APIError.notFound("deck action '\(action)' does not exist (play, pause, cue, seek, rate, loop, load)")
         }
-        try engine.send(cmds)
         let applied = engine.state().commandsApplied + UInt64(cmds.count)
+        try engine.send(cmds)
         return try await settledStatus(deck) { _ in self.engine.state().commandsApplied >= applied }
     }
 
-    /// Waits (up to 0.5 s, in 5 ms steps) until the audio side has applied what was sent, then reports the
-    /// deck. If the engine is not running (device lost) the answer comes anyway, with the state as it is.
+    /// Waits (up to 2 s, in 5 ms steps; normally one period) until the audio side has applied what was
+    /// sent, then reports the deck. If the engine is not running (device lost) the answer comes anyway,
+    /// with the state as it is.
     func settledStatus(_ deck: Int, until done: @Sendable (DeckStatus) -> Bool) async throws -> DeckStatus {
-        let deadline = Date().addingTimeInterval(0.5)
+        let deadline = Date().addingTimeInterval(2)
         while Date() < deadline {
             let d = deckStatuses()[deck - 1]
             if done(d) { return d }

@@ -113,9 +113,9 @@ extension DJServerApp {
                               summary: "Set mixer and effect parameters (all validated first; ramped on the audio side)",
                               body: effectsSchema) { req in
                 let cmds = try d.mixer.effectCommands(try req.fields())
-                try d.mixer.send(cmds)
                 let applied = d.engine.state().commandsApplied + UInt64(cmds.count)
-                let deadline = Date().addingTimeInterval(0.5)
+                try d.mixer.send(cmds)
+                let deadline = Date().addingTimeInterval(2)
                 while d.engine.state().commandsApplied < applied && Date() < deadline {
                     try await Task.sleep(nanoseconds: 5_000_000)
                 }
