@@ -53,7 +53,7 @@ struct LatencyCommand: ParsableCommand {
         let notices = NoticeBox()
         let meterBox = Locked<CommandLatencyMeter?>(nil)
         let scheduler = try AudioScheduler(engine: engine, output: device, onEvent: { e in
-            if let m = notice(for: e) { notices.add(m) }
+            if let m = e.notice { notices.add(m) }
         }, onEngineEvents: { events in meterBox.withLock { $0?.absorb(events) } })
         let meter = CommandLatencyMeter(scheduler: scheduler)
         meterBox.withLock { $0 = meter }

@@ -77,14 +77,3 @@ struct OutputOptions: ParsableArguments {
         return config
     }
 }
-
-/// The line to show for a scheduler event, or nil for those not worth a line.
-func notice(for event: AudioSchedulerEvent) -> String? {
-    switch event {
-    case let .realtimeRefused(m), let .memoryLockRefused(m), let .deviceFailed(m): return m
-    case let .reopenFailed(attempt, error, retry):
-        return "reopen attempt \(attempt) failed: \(error); next in \(String(format: "%.1f", retry)) s"
-    case let .reopened(info): return "sound device '\(info.device)' reopened"
-    case .started, .underruns: return nil
-    }
-}

@@ -101,7 +101,7 @@ final class PlaySession: @unchecked Sendable {
         engine = try Engine(configuration: OutputOptions.engineConfiguration(for: output, decks: 2))
         let messages = self.messages
         scheduler = try AudioScheduler(engine: engine, output: output, onEvent: { event in
-            if let m = notice(for: event) { messages.withLock { $0.append(m) } }
+            if let m = event.notice { messages.withLock { $0.append(m) } }
         }, onEngineEvents: { _ in })
     }
 

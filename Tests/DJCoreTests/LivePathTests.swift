@@ -8,6 +8,34 @@ import Testing
 /// dummy server that scripts/virtual-audio.sh starts (paced in real time; underruns are real).
 /// scripts/test.sh and .ci/run start it and set DJCORE_TEST_ALSA=1; without it these tests are skipped.
 enum LiveDevice {
+    /// Starts a scheduler on `configuration` with the allocation probe on its audio thread, sends every
+    /// command type while it plays, stops it, and returns what the probe saw (and the stopped scheduler).
+    static func playEveryCommand(_ engine: Engine, _ tracks: [Track], on configuration: AudioOutputConfiguration)
+        throws -> (crt_player_probe, AudioScheduler) {
+        let probe = UnsafeMutablePointer<crt_player_probe>.allocate(capacity: 1)
+        probe.initialize(to: crt_player_probe())
+        defer { probe.deallocate() }
+        let hook = AudioThreadHook(function: { user, phase in crt_player_hook(user, phase) }, context: UnsafeMutableRawPointer(probe))
+        let scheduler = try AudioScheduler(engine: engine, configuration: configuration, onEngineEvents: { _ in }, audioThreadHook: hook)
+        try scheduler.start()
+        let t = tracks[0]
+        let commands: [EngineCommand] = [
+            .pause(deck: 1), .play(deck: 1), .seek(deck: 2, frame: 1000), .setCue(deck: 3, frame: 500), .jumpToCue(deck: 3),
+            .rate(deck: 4, 0.97, .frames(1000)), .loopIn(deck: 1, frame: nil), .loopOut(deck: 1, frame: nil), .loopExit(deck: 1),
+            .loopReenter(deck: 1), .trim(deck: 2, db: -3), .eq(deck: 2, band: .high, db: -20), .kill(deck: 3, band: .low, true),
+            .filter(deck: 4, 0.6), .filterResonance(deck: 4, 2), .fader(deck: 1, 0.5), .assign(deck: 3, .thru), .cue(deck: 4, true),
+            .crossfader(0.7), .curve(.sharp), .masterGain(db: -2), .cueMix(0.3), .cueGain(db: -6), .limiterCeiling(db: -2),
+            .load(deck: 2, track: t), .play(deck: 2), .unload(deck: 4),
+        ]
+        for cmd in commands {
+            try engine.send(cmd)
+            usleep(10_000)
+        }
+        usleep(300_000)
+        scheduler.stop(fadeOut: 0.02)
+        return (probe.pointee, scheduler)
+    }
+
     static let available = ProcessInfo.processInfo.environment["DJCORE_TEST_ALSA"] == "1"
     static let stereo = "djcore_jack2"
     static let quad = "djcore_jack4"
@@ -299,35 +327,14 @@ struct RealtimeSafetyLiveTests {
     func the_audio_thread_allocates_nothing_while_playing(_ device: String, _ channels: Int, _ format: AudioSampleFormat) throws {
         let (engine, tracks) = try LiveDevice.busyEngine(reportApplied: channels == 4)
         try LiveDevice.setUp(engine, tracks) { try engine.send($0) }
-        let probe = UnsafeMutablePointer<crt_player_probe>.allocate(capacity: 1)
-        probe.initialize(to: crt_player_probe())
-        defer { probe.deallocate() }
         var c = AudioOutputConfiguration(device: device)
         c.channels = channels
         c.format = format
-        let hook = AudioThreadHook(function: { user, phase in crt_player_hook(user, phase) }, context: UnsafeMutableRawPointer(probe))
-        let scheduler = try AudioScheduler(engine: engine, configuration: c, onEngineEvents: { _ in }, audioThreadHook: hook)
-        try scheduler.start()
-        // Every command type lands while the thread runs.
-        let t = tracks[0]
-        let commands: [EngineCommand] = [
-            .pause(deck: 1), .play(deck: 1), .seek(deck: 2, frame: 1000), .setCue(deck: 3, frame: 500), .jumpToCue(deck: 3),
-            .rate(deck: 4, 0.97, .frames(1000)), .loopIn(deck: 1, frame: nil), .loopOut(deck: 1, frame: nil), .loopExit(deck: 1),
-            .loopReenter(deck: 1), .trim(deck: 2, db: -3), .eq(deck: 2, band: .high, db: -20), .kill(deck: 3, band: .low, true),
-            .filter(deck: 4, 0.6), .filterResonance(deck: 4, 2), .fader(deck: 1, 0.5), .assign(deck: 3, .thru), .cue(deck: 4, true),
-            .crossfader(0.7), .curve(.sharp), .masterGain(db: -2), .cueMix(0.3), .cueGain(db: -6), .limiterCeiling(db: -2),
-            .load(deck: 2, track: t), .play(deck: 2), .unload(deck: 4),
-        ]
-        for cmd in commands {
-            try engine.send(cmd)
-            usleep(10_000)
-        }
-        usleep(300_000)
-        scheduler.stop(fadeOut: 0.02)
-        #expect(probe.pointee.finished == 1)
-        #expect(probe.pointee.periods > 50)
+        let (probe, scheduler) = try LiveDevice.playEveryCommand(engine, tracks, on: c)
+        #expect(probe.finished == 1)
+        #expect(probe.periods > 50)
         if crt_alloc_counter_available() == 1 {
-            #expect(probe.pointee.allocations == 0, "the audio thread allocated \(probe.pointee.allocations) times")
+            #expect(probe.allocations == 0, "the audio thread allocated \(probe.allocations) times")
         }
         #expect(scheduler.stats.underruns == 0)
     }

@@ -305,7 +305,7 @@ struct QueuePlayerTests {
         ])
         try rig.run(seconds: 0.5)
         let s1 = try #require(rig.log.started.first).frame
-        var deck = rig.engine.state().decks[0]
+        let deck = rig.engine.state().decks[0]
         #expect(deck.position == 0.5 * 48000 + Double(rig.frame - s1))
         #expect(abs(deck.trimDb - 12) < 0.01, "gain +20 dB is clamped to +12 dB: \(deck.trimDb)")
         let status = rig.player.status

@@ -93,28 +93,14 @@ struct RealtimeSafetyTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let (engine, tracks) = try LiveDevice.busyEngine(reportApplied: channels == 4)
         try LiveDevice.setUp(engine, tracks) { try engine.send($0) }
-        let probe = UnsafeMutablePointer<crt_player_probe>.allocate(capacity: 1)
-        probe.initialize(to: crt_player_probe())
-        defer { probe.deallocate() }
         var c = AudioOutputConfiguration(virtual: .file(path: dir.appendingPathComponent("rt.wav").path))
         c.channels = channels
         c.lockMemory = false
-        let hook = AudioThreadHook(function: { user, phase in crt_player_hook(user, phase) }, context: UnsafeMutableRawPointer(probe))
-        let scheduler = try AudioScheduler(engine: engine, configuration: c, onEngineEvents: { _ in }, audioThreadHook: hook)
-        try scheduler.start()
-        let t = tracks[0]
-        for cmd: EngineCommand in [.pause(deck: 1), .play(deck: 1), .seek(deck: 2, frame: 1000), .rate(deck: 4, 0.97, .frames(1000)),
-                                   .eq(deck: 2, band: .high, db: -20), .filter(deck: 4, 0.6), .crossfader(0.7),
-                                   .load(deck: 2, track: t), .play(deck: 2), .unload(deck: 4)] {
-            try engine.send(cmd)
-            usleep(20_000)
-        }
-        usleep(300_000)
-        scheduler.stop(fadeOut: 0.02)
-        #expect(probe.pointee.finished == 1)
-        #expect(probe.pointee.periods > 50)
+        let (probe, scheduler) = try LiveDevice.playEveryCommand(engine, tracks, on: c)
+        #expect(probe.finished == 1)
+        #expect(probe.periods > 50)
         if crt_alloc_counter_available() == 1 {
-            #expect(probe.pointee.allocations == 0, "the audio thread allocated \(probe.pointee.allocations) times")
+            #expect(probe.allocations == 0, "the audio thread allocated \(probe.allocations) times")
         }
         let v = try #require(scheduler.stats.virtualOutput)
         #expect(v.droppedFrames == 0 && v.recordedFrames == UInt64(engine.frame))

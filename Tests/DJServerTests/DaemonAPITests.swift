@@ -201,6 +201,28 @@ struct DaemonAPITests {
         }
     }
 
+    @Test func balance_settings_survive_a_restart() async throws {
+        let dir = try DaemonFixture.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        do {
+            let fx = try DaemonFixture(stateDirectory: dir)
+            try await fx.app().test(.router) { client in
+                let set = try await client.call(.put, "/api/manager/balance", #"{"limits": {"separate": 1, "render": 0}}"#, token: fx.admin)
+                #expect(set.status == 200, "\(set.text)")
+                let bad = try await client.call(.put, "/api/manager/balance", #"{"limits": {"dance": 1}}"#, token: fx.admin)
+                #expect(bad.status == 400, "\(bad.text)")
+            }
+            fx.daemon.shutdown(taskGrace: 1)
+        }
+        let again = try DaemonFixture(stateDirectory: dir)
+        defer { again.daemon.shutdown(taskGrace: 1) }
+        try await again.app().test(.router) { client in
+            let b = try await client.call(.get, "/api/manager/balance")
+            #expect(b.json["limits"]?["separate"]?.number == 1, "\(b.text)")
+            #expect(b.json["limits"]?["render"]?.number == 0, "\(b.text)")
+        }
+    }
+
     @Test func metrics_and_openapi_cover_the_api() async throws {
         let fx = try DaemonFixture()
         defer { fx.close() }

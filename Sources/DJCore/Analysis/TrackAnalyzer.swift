@@ -43,23 +43,14 @@ public final class TrackAnalyzer: Sendable {
             progress?(1)
             return hit
         }
-        var audio = cdsp_audio()
-        var info = cdsp_audiofile_info()
-        let (status, message) = withMessageBuffer { buf, len in
-            cdsp_audiofile_load(path, 0, CDSP_SRC_FASTEST, maxSeconds, &audio, &info, buf, len)
-        }
-        guard status == CDSP_OK, let frames = audio.frames else {
-            throw DJCoreError.trackLoad(path: path, reason: TrackLoadFailure(status), detail: message)
-        }
-        defer { cdsp_audio_free(&audio) }
+        let audio = try DecodedAudio(path: path, maxSeconds: maxSeconds)
         progress?(0.2)
-        var result = try analyze(stereo: UnsafeBufferPointer(start: frames, count: Int(audio.length) * 2),
-                                 sampleRate: Int(audio.sample_rate),
+        var result = try analyze(stereo: audio.samples, sampleRate: audio.sampleRate,
                                  progress: progress.map { p in { @Sendable f in p(0.2 + 0.8 * f) } })
         result.file = path
         result.contentHash = contentHash
-        result.channels = Int(info.channels)
-        result.format = cString(fixed: info.format)
+        result.channels = Int(audio.info.channels)
+        result.format = cString(fixed: audio.info.format)
         if let cache { try? cache.store(result, contentHash: contentHash) }
         return result
     }

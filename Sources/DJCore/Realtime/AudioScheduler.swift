@@ -20,6 +20,20 @@ public enum AudioSchedulerEvent: Sendable, Equatable {
     case reopened(AudioOutputInfo)
 }
 
+extension AudioSchedulerEvent {
+    /// The line to show a person for this event (a log line, a status notice), or nil for those not worth
+    /// one (a start, the running underrun count).
+    public var notice: String? {
+        switch self {
+        case let .realtimeRefused(m), let .memoryLockRefused(m), let .deviceFailed(m): return m
+        case let .reopenFailed(attempt, error, retry):
+            return "reopen attempt \(attempt) failed: \(error); next in \(String(format: "%.1f", retry)) s"
+        case let .reopened(info): return "sound device '\(info.device)' reopened"
+        case .started, .underruns: return nil
+        }
+    }
+}
+
 /// Counters and timings of the live path.
 public struct AudioSchedulerStats: Sendable, Equatable {
     public enum State: String, Sendable, Codable {

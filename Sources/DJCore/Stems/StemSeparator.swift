@@ -44,16 +44,8 @@ public final class StemSeparator: Sendable {
                          progress: ((Double) -> Void)? = nil,
                          isCancelled: (() -> Bool)? = nil) throws -> StemSeparation {
         if isCancelled?() == true { throw DJCoreError.cancelled("stem separation of \(path) cancelled") }
-        var audio = cdsp_audio()
-        var info = cdsp_audiofile_info()
-        let (status, message) = withMessageBuffer { buf, len in
-            cdsp_audiofile_load(path, 0, CDSP_SRC_FASTEST, maxSeconds, &audio, &info, buf, len)
-        }
-        guard status == CDSP_OK, let frames = audio.frames else {
-            throw DJCoreError.trackLoad(path: path, reason: TrackLoadFailure(status), detail: message)
-        }
-        defer { cdsp_audio_free(&audio) }
-        let rate = Int(audio.sample_rate)
+        let audio = try DecodedAudio(path: path, maxSeconds: maxSeconds)
+        let rate = audio.sampleRate
         try options.validate(sampleRate: rate)
         progress?(0.05)
 
@@ -77,7 +69,7 @@ public final class StemSeparator: Sendable {
         for stem in Stem.allCases {
             writers.append(try AudioFileWriter(path: partPaths[stem]!, sampleRate: rate, channels: 2, format: options.format))
         }
-        let input = UnsafeBufferPointer(start: UnsafePointer(frames), count: Int(audio.length) * 2)
+        let input = audio.samples
         try run(stereo: input, sampleRate: rate, what: path,
                 progress: progress.map { p in { f in p(0.05 + 0.93 * f) } }, isCancelled: isCancelled) { outs, count in
             for (k, w) in writers.enumerated() {
@@ -95,7 +87,7 @@ public final class StemSeparator: Sendable {
         progress?(1)
         return StemSeparation(
             source: path, stems: Dictionary(uniqueKeysWithValues: finalPaths.map { ($0.key.rawValue, $0.value) }),
-            sampleRate: rate, duration: Double(audio.length) / Double(rate), options: options)
+            sampleRate: rate, duration: audio.duration, options: options)
     }
 
     /// Separates interleaved stereo samples at `sampleRate` (8 kHz ... 384 kHz). Every stem is interleaved

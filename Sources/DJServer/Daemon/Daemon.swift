@@ -58,7 +58,7 @@ public final class Daemon: @unchecked Sendable {
         let notices = schedulerNotices
         let log = logger
         scheduler = try AudioScheduler(engine: engine, output: output, onEvent: { event in
-            if let m = Daemon.notice(for: event) {
+            if let m = event.notice {
                 log.warning("\(m)")
                 notices.withLock { $0.append(m) }
             }
@@ -92,6 +92,7 @@ public final class Daemon: @unchecked Sendable {
         try engine.send([.curve(.constantPower), .assign(deck: 1, .a), .assign(deck: 2, .b), .crossfader(-1, .immediate)])
         try scheduler.start()
         try team.start()
+        restoreBalance()
         queue.onEvent = { [weak self] event in self?.queueEvent(event) }
         _ = team.subscribe { [weak self] record in self?.hub.publish(type: "task", record) }
         startControlLoop()
@@ -121,6 +122,30 @@ public final class Daemon: @unchecked Sendable {
         scheduler.stop(fadeOut: 0.3)
         hub.finishAll()
         logger.info("stopped")
+    }
+
+    // MARK: - settings
+
+    /// Keeps the balance settings (per-kind limits, workers, policy) in the store, merged with what was
+    /// set before, so they survive a restart.
+    func rememberBalance(_ new: BalanceSettings) throws {
+        var merged = storedBalance() ?? BalanceSettings()
+        if let l = new.limits { merged.limits = l }
+        if let w = new.workers { merged.workers = w }
+        if let p = new.policy { merged.policy = p }
+        try store.setSetting("balance", try APIJSON.value(merged))
+    }
+
+    func storedBalance() -> BalanceSettings? {
+        guard let v = try? store.setting("balance"), let data = try? APIJSON.encoder.encode(v) else { return nil }
+        return try? APIJSON.decoder.decode(BalanceSettings.self, from: data)
+    }
+
+    /// Applies the stored balance settings; `--workers` given on the command line wins over the stored count.
+    private func restoreBalance() {
+        guard var b = storedBalance() else { return }
+        if configuration.workers != nil { b.workers = nil }
+        do { _ = try manager.setBalance(b) } catch { logger.warning("stored balance settings not applied: \(error)") }
     }
 
     // MARK: - tracks on decks
@@ -213,16 +238,6 @@ public final class Daemon: @unchecked Sendable {
             try? store.clearQueueState()
         default:
             break
-        }
-    }
-
-    static func notice(for event: AudioSchedulerEvent) -> String? {
-        switch event {
-        case let .realtimeRefused(m), let .memoryLockRefused(m), let .deviceFailed(m): return m
-        case let .reopenFailed(attempt, error, retry):
-            return "reopen attempt \(attempt) failed: \(error); next in \(String(format: "%.1f", retry)) s"
-        case let .reopened(info): return "sound device '\(info.device)' reopened"
-        case .started, .underruns: return nil
         }
     }
 }

@@ -142,10 +142,12 @@ extension DJServerApp {
             try .ok(try manager.balance())
         })
         r.append(APIRoute(.PUT, "/api/manager/balance", .write, tag: "manager",
-                          summary: "Change the balance settings: workers, per-kind limits, policy",
+                          summary: "Change the balance settings: workers, per-kind limits, policy (kept across restarts)",
                           body: Schema.object(["workers": Schema.integer(1, 64), "limits": Schema.any, "policy": Schema.string()])) { req in
             let settings = try req.decode(BalanceSettings.self)
-            return try .ok(try manager.setBalance(settings))
+            let report = try manager.setBalance(settings)
+            try await d.offload { try d.rememberBalance(settings) }
+            return try .ok(report)
         })
         r.append(APIRoute(.GET, "/api/manager/health", .read, tag: "manager", summary: "Manager health: tasks, workers and the engine") { _ in
             try .ok(try manager.health())
