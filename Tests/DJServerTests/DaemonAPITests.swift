@@ -103,6 +103,10 @@ struct DaemonAPITests {
             #expect(oversized.status == 413)
             #expect(oversized.errorCode == "body_too_large", "\(oversized.text)")
 
+            let wrongMethod = try await client.call(.delete, "/api/dj/status", nil, token: fx.admin)
+            #expect(wrongMethod.status == 405, "\(wrongMethod.text)")
+            #expect(wrongMethod.headers[.allow] == "GET")
+
             let unknown = try await client.call(.get, "/api/dj/nothing")
             #expect(unknown.status == 404)
             #expect(unknown.errorCode == "not_found")

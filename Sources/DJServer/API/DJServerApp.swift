@@ -32,7 +32,7 @@ public enum DJServerApp {
     ) -> some ApplicationProtocol {
         let table = routes(daemon)
         let router = Router(context: DJRequestContext.self)
-        router.add(middleware: ErrorShapeMiddleware(daemon: daemon))
+        router.add(middleware: ErrorShapeMiddleware(daemon: daemon, table: table))
         for route in table.routes {
             let hbPath = route.pattern.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: "")
             router.on(RouterPath(hbPath), method: HTTPRequest.Method(rawValue: route.method.rawValue)!) { request, context in
@@ -139,12 +139,22 @@ public enum DJServerApp {
 struct ErrorShapeMiddleware: RouterMiddleware {
     typealias Context = DJRequestContext
     let daemon: Daemon
+    let table: APIRouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let e = APIError(error)
+            var e = APIError(error)
+            var allow: [String] = []
+            if e.status == 404 {
+                // no route for this method; if the path has routes for others, it is a 405
+                allow = table.routes.filter { $0.match(request.uri.path) != nil }.map(\.method.rawValue)
+                if allow.contains(request.method.rawValue) { allow = [] }
+                if !allow.isEmpty {
+                    e = APIError(405, "method_not_allowed", "\(request.uri.path) takes \(allow.joined(separator: ", ")), not \(request.method.rawValue)")
+                }
+            }
             if e.status >= 500 {
                 context.logger.error("\(request.method) \(request.uri.path): \(e.message)")
             }
@@ -152,6 +162,7 @@ struct ErrorShapeMiddleware: RouterMiddleware {
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             if e.status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"djd\"" }
+            if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
             return Response(status: .init(code: e.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: e.json)))
         }
     }

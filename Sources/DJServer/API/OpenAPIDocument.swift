@@ -41,15 +41,18 @@ enum OpenAPIDocument {
             if route.pattern == "/metrics" {
                 responses["200"] = ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]]
             } else {
-                responses[String(route.successStatus)] = response("success", ["type": "object"])
+                responses[String(route.successStatus)] = response("success", .object([:]))
             }
             responses["400"] = response("invalid request (malformed JSON, a bad or unknown field, a value out of range)", errorRef)
             responses["401"] = response("a token is needed or the one given is not valid", errorRef)
             if route.access == .write { responses["403"] = response("the read-only token cannot change anything", errorRef) }
             responses["404"] = response("no such deck, playlist, task ...", errorRef)
+            responses["405"] = response("the path does not take this method", errorRef)
             if route.method != .GET {
                 responses["409"] = response("conflicts with the current state", errorRef)
                 responses["413"] = response("request body too large", errorRef)
+                responses["422"] = response("an audio file that cannot be loaded (missing, unsupported, corrupt)", errorRef)
+                responses["503"] = response("the engine is not taking commands (sound device lost)", errorRef)
             }
             responses["500"] = response("internal error", errorRef)
             op["responses"] = .object(responses)
