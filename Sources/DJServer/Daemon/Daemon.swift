@@ -46,11 +46,12 @@ public final class Daemon: @unchecked Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
+        // the sound device first: if it cannot be opened nothing else is created (a first start that fails
+        // here must not make tokens that are then never printed)
+        let output = try AudioOutput(configuration.output, sampleRate: configuration.sampleRate, exactRate: false)
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
         tokens = try TokenStore(directory: configuration.stateDirectory)
         store = try StateStore(directory: configuration.stateDirectory)
-
-        let output = try AudioOutput(configuration.output, sampleRate: configuration.sampleRate, exactRate: false)
         var ec = EngineConfiguration(sampleRate: output.info.sampleRate, decks: configuration.decks)
         ec.maxPeriodFrames = max(ec.maxPeriodFrames, output.info.periodFrames)
         engine = try Engine(configuration: ec)
@@ -108,18 +109,14 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Graceful shutdown: stop taking tasks (running ones finish or are parked for the next start), fade
-    /// the music out, stop the audio, and leave the state on disk.
+    /// Graceful shutdown: the music fades out at once (0.3 s) and the audio stops; then running tasks get
+    /// `taskGrace` seconds to finish, and those still running are parked (re-queued at the next start).
+    /// The queue's place stays in the store, so the next start resumes the playlist.
     public func shutdown(taskGrace: Double = 5) {
         logger.info("shutting down")
-        let wasPlaying = queue.status.state != .idle
-        _ = team.shutdown(timeout: taskGrace)
         stopControlLoop()
-        if wasPlaying {
-            // keep "playing" in the store: the next start resumes the queue
-            try? queue.stop(fadeSeconds: 0)
-        }
         scheduler.stop(fadeOut: 0.3)
+        _ = team.shutdown(timeout: taskGrace)
         hub.finishAll()
         logger.info("stopped")
     }
