@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "DJCore", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // aubio (libaubio-dev), the peer of the analysis benchmarks, called in-process on the same audio.
@@ -18,6 +19,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "DJCore", package: "DJCore"),
+                .product(name: "Logging", package: "swift-log"),
                 "CAubio",
             ],
             path: "Benchmarks/EngineBenchmarks",

@@ -47,6 +47,7 @@ enum Metrics {
     /// Audio seconds decoded and resampled per second of wall time.
     static let loadSpeed = BenchmarkMetric.custom("x real time (audio s / wall s)", polarity: .prefersLarger, useScalingFactor: false)
     /// Audio seconds analysed per second of process CPU time (all threads of the analysis).
+    static let tasksPerSecond = BenchmarkMetric.custom("tasks per second (wall)", polarity: .prefersLarger, useScalingFactor: false)
     static let analysisSpeed = BenchmarkMetric.custom("x real time (audio s / CPU s, all threads)", polarity: .prefersLarger, useScalingFactor: false)
 }
 
@@ -415,4 +416,5 @@ let benchmarks: @Sendable () -> Void = {
     registerOfflineBenchmark()
     registerLoadBenchmarks()
     registerAnalysisBenchmarks()
+    registerTeamBenchmarks()
 }
