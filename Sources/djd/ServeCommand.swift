@@ -30,6 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @Option(help: "Sample format: auto, S16, S24, S24_3, S32, FLOAT (for file:PATH, the WAV's format).")
+    var format = "auto"
+
     @Option(help: "Decks (2 ... 8); the playlist queue uses decks 1 and 2.")
     var decks = 4
 
@@ -55,6 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json, got '\(logFormat)'") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a swift-log level") }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is outside 0 ... 65535") }
+        guard AudioSampleFormat(name: format) != nil else {
+            throw ValidationError("--format '\(format)' is not one of auto, S16, S24, S24_3, S32, FLOAT")
+        }
     }
 
     func run() async throws {
@@ -67,7 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "djd")
         var config = DaemonConfiguration(stateDirectory: state ?? StateStore.defaultDirectory(),
-                                         output: try output.configuration())
+                                         output: try output.configuration(format: AudioSampleFormat(name: format)!))
         config.host = host
         config.port = port
         config.decks = decks
