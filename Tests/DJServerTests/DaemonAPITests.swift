@@ -239,6 +239,9 @@ struct DaemonAPITests {
                          "djcore_tasks", "djcore_task_latency_seconds", "djcore_api_requests_total"] {
                 #expect(m.text.contains(name), "\(name) missing from /metrics")
             }
+            let page = try await client.call(.get, "/")
+            #expect(page.status == 200 && page.text.contains("/api/ws"), "the web page")
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
             let doc = try await client.call(.get, "/openapi.json")
             #expect(doc["openapi"]?.string == "3.1.0")
             let paths = doc["paths"]

@@ -46,7 +46,7 @@ struct WebSocketTests {
                     case "response":
                         if let id = m["id"]?.number { responses[Int(id)] = m } else { badResponse = m }
                     case "state": states.append(m)
-                    case "task": if let t = m["event"]?.string ?? m["type"]?.string { taskEvents.append(t) }
+                    case "task": if let t = m["event"]?.string { taskEvents.append(t) }
                     default: break
                     }
                     if responses.count == 3 && badResponse != nil && states.count >= 12
@@ -63,7 +63,7 @@ struct WebSocketTests {
                 let taskMessages = seen.withLock { $0.filter { $0["type"]?.string == "task" } }
                 #expect(!taskMessages.isEmpty, "task events arrive as they happen")
                 #expect(taskMessages.contains { "\($0)".contains("succeeded") }, "\(taskMessages.map { "\($0)" }.prefix(5))")
-                _ = taskEvents
+                #expect(taskEvents.contains("submitted") && taskEvents.contains("started"), "task events by kind: \(taskEvents)")
             }
             // without a token, reads stream (loopback) but a command that changes something is refused
             try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/ws", logger: logger) { inbound, outbound, _ in

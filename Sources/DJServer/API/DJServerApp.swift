@@ -39,6 +39,12 @@ public enum DJServerApp {
                 try await respond(route: route, request: request, context: context, daemon: daemon)
             }
         }
+        // the web page: static, holds no data (it reads everything through the API), so no token
+        router.get("/") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))
+        }
         router.ws(RouterPath(webSocketPath)) { request, _ in
             // Browsers cannot set headers on a WebSocket: the token may come as ?token= too.
             let token = bearer(request.headers[.authorization]) ?? request.uri.queryParameters["token"].map(String.init)

@@ -33,11 +33,14 @@ public final class EventHub: Sendable {
 
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
-    /// Sends `{"type": type, ...payload}` to every subscriber.
+    /// Sends `{"type": type, ...payload}` to every subscriber (a payload's own "type" becomes "event":
+    /// `{"type": "task", "event": "retryScheduled", "taskID": 7, ...}`).
     public func publish(type: String, _ payload: some Encodable) {
         guard subscriberCount > 0 else { return }
         guard var value = try? APIJSON.value(payload) else { return }
         if case var .object(o) = value {
+            // the payload's own "type" (a task event's kind, a queue event's) moves to "event"
+            if let own = o["type"] { o["event"] = own }
             o["type"] = .string(type)
             value = .object(o)
         } else {
