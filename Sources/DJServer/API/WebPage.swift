@@ -25,6 +25,8 @@ enum WebPage {
  button, select, input { background:#222; color:var(--fg); border:1px solid #3a3a3a; border-radius:5px; padding:4px 8px; }
  button:hover { border-color:var(--acc); } input[type=range] { width:160px; }
  table { border-collapse:collapse; width:100%; } td { padding:2px 6px; border-bottom:1px solid #222; }
+ .eq { display:grid; grid-template-columns:repeat(3, 1fr); gap:6px; margin-top:6px; font-size:12px; color:var(--dim); }
+ .eq label { min-width:0; } .eq input { width:100%; box-sizing:border-box; margin:0; padding:0; }
  #log { font:12px monospace; color:var(--dim); max-height:120px; overflow:auto; white-space:pre-wrap; }
 </style></head><body>
 <h1>djd <span id="conn" class="dim">connecting…</span></h1>
@@ -45,7 +47,7 @@ enum WebPage {
 <h2>Messages</h2><div id="log"></div>
 <script>
 const $ = id => document.getElementById(id);
-let ws, nextId = 1, token = localStorage.getItem("djd-token") || "";
+let ws, nowDeck = null, nextId = 1, token = localStorage.getItem("djd-token") || "";
 $("token").value = token;
 const fmt = s => s == null ? "–" : `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
 const db = v => v == null ? "-inf" : v.toFixed(1);
@@ -66,6 +68,7 @@ async function refresh() {
     const st = await get("/api/dj/status");
     const o = st.output; $("out").textContent = `${o.device} · ${o.sampleRate} Hz · ${o.periodFrames}×${o.periods} · xruns ${o.xruns} · load p99 ${(o.loadP99 * 100).toFixed(1)} %`;
     const np = st.nowPlaying; $("now").textContent = np ? np.title : "—";
+    nowDeck = np ? np.deck : null;
     const q = st.queue; $("queue").textContent = q.state + (q.next ? " · next: " + q.next.title : "") + (q.errors.length ? " · skipped " + q.errors.length : "");
     const tasks = await get("/api/team/tasks?limit=8");
     $("tasks").innerHTML = tasks.map(t => `<tr><td>${t.id}</td><td>${t.kind}</td><td>${t.state}</td><td class="dim">${t.progress != null && t.state === "running" ? Math.round(t.progress * 100) + " %" : ""} ${t.error ? t.error.slice(0, 80) : ""}</td></tr>`).join("");
@@ -78,10 +81,10 @@ function drawDecks(decks) {
       <div class="bar"><div id="d${d.deck}p"></div></div><div id="d${d.deck}b"></div>
       <div class="row"><button data-d="${d.deck}" data-a="play">play</button><button data-d="${d.deck}" data-a="pause">pause</button>
       filter <input type="range" min="-1" max="1" step="0.01" value="0" data-f="${d.deck}"></div>
-      <div class="row">low <input type="range" min="-26" max="12" step="1" value="0" data-eq="${d.deck}" data-band="low" style="width:80px">
-      mid <input type="range" min="-26" max="12" step="1" value="0" data-eq="${d.deck}" data-band="mid" style="width:80px">
-      high <input type="range" min="-26" max="12" step="1" value="0" data-eq="${d.deck}" data-band="high" style="width:80px"></div></div>`).join("");
+      <div class="eq">${["low", "mid", "high"].map(b => `<label>${b}<br><input type="range" min="-26" max="12" step="1" value="0" data-eq="${d.deck}" data-band="${b}"></label>`).join("")}</div></div>`).join("");
   }
+  const now = decks.find(d => d.deck === nowDeck);
+  if (now) { $("nowbar").style.width = (now.duration > 0 ? now.position / now.duration * 100 : 0) + "%"; $("nowtime").textContent = `${fmt(now.position)} / ${fmt(now.duration)}`; }
   for (const d of decks) {
     $(`d${d.deck}t`).textContent = `${fmt(d.position)} ${d.playing ? "▶" : "❚❚"} ${d.bpm ? d.bpm.toFixed(2) + " BPM" : ""} ${db(d.peakDb)} dB`;
     $(`d${d.deck}p`).style.width = pct(d.peakDb) + "%";

@@ -103,6 +103,7 @@ extension Daemon {
     public struct LiveDeck: Codable, Sendable {
         public var deck: Int
         public var position: Double
+        public var duration: Double
         public var playing: Bool
         public var rate: Double
         public var bpm: Double?
@@ -116,7 +117,7 @@ extension Daemon {
         let decks = deckStatuses()
         return LiveState(
             frame: s.frame, seconds: Double(s.frame) / Double(engine.sampleRate),
-            decks: decks.map { LiveDeck(deck: $0.deck, position: $0.position, playing: $0.playing, rate: $0.rate, bpm: $0.bpm,
+            decks: decks.map { LiveDeck(deck: $0.deck, position: $0.position, duration: $0.duration, playing: $0.playing, rate: $0.rate, bpm: $0.bpm,
                                         beat: $0.beat, beatPhase: $0.beatPhase, peakDb: $0.peakDb) },
             masterPeakDb: finite(s.master.peakDb), xruns: scheduler.stats.underruns)
     }

@@ -22,14 +22,15 @@ extension Daemon {
         let stateDir = configuration.stateDirectory
         let analyzer = try? TrackAnalyzer(cache: AnalysisCache(directory: (stateDir as NSString).appendingPathComponent("analysis-cache")))
 
-        register(.analyse) { ctx in
+        register(.analyse) { [weak daemon = self] ctx in
             let f = try Self.payloadFields(ctx)
             try f.only(["path", "trackID"])
             let entry = try Self.libraryEntry(f, store: store)
             guard let analyzer else { throw DJCoreError.invalidArgument("the analyser could not be created") }
             let a = try analyzer.analyze(path: entry.path) { p in ctx.progress(p, "analysing") }
             try ctx.checkCancelled()
-            _ = try store.setAnalysis(trackID: entry.id, a)
+            let updated = try store.setAnalysis(trackID: entry.id, a)
+            daemon?.analysisUpdated(updated)
             var out: [String: JSONValue] = ["trackID": .number(Double(entry.id)), "path": .string(entry.path)]
             if let bpm = a.bpm { out["bpm"] = .number(bpm) }
             if let k = a.key { out["key"] = .string(k) }

@@ -76,11 +76,14 @@ public final class Daemon: @unchecked Sendable {
 
         let rate = engine.sampleRate
         let loaded = loadedTracks
+        let library = store
         queue = try QueuePlayer(engine: engine, decks: (1, 2), crossfadeSeconds: configuration.crossfadeSeconds) { item in
             let track = try Track.load(path: item.path, sampleRate: rate)
+            // the library's newest analysis (an analyse task may have finished since the queue started)
+            let analysis = item.analysis ?? (try? library.track(id: item.trackID))??.analysis
             loaded.withLock {
                 $0[track.id] = LoadedTrack(libraryID: item.trackID, path: item.path, title: item.title,
-                                           duration: track.duration, analysis: item.analysis, engineID: track.id)
+                                           duration: track.duration, analysis: analysis, engineID: track.id)
             }
             return track
         }
@@ -119,6 +122,15 @@ public final class Daemon: @unchecked Sendable {
         _ = team.shutdown(timeout: taskGrace)
         hub.finishAll()
         logger.info("stopped")
+    }
+
+    /// A track was (re)analysed: the decks holding it show its grid from now on, and the queue uses the
+    /// analysis for the entries it has not loaded yet.
+    func analysisUpdated(_ track: LibraryTrack) {
+        loadedTracks.withLock { t in
+            for (k, v) in t where v.libraryID == track.id { t[k]?.analysis = track.analysis }
+        }
+        if let pid = queuePlaylistID() { try? playlistChanged(pid) }
     }
 
     // MARK: - settings
