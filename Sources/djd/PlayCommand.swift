@@ -8,9 +8,10 @@ struct PlayCommand: ParsableCommand {
         commandName: "play",
         abstract: "Play audio files to the sound card one after another, crossfading between them.",
         discussion: """
-            Two decks take turns: while one track plays the next is decoded in the background, started \
-            --crossfade seconds before the end and faded in with the constant-power crossfader (beat-matched \
-            mixing is a later feature). A file that cannot be loaded is reported and skipped. On a terminal a \
+            The daemon's playlist queue over the files: two decks take turns; while one track plays the \
+            next is decoded in the background, started --crossfade seconds before the end and faded in with \
+            the constant-power crossfader (beat-matched mixing is the DJ agent's, a later feature). A file \
+            that cannot be loaded is reported and skipped. On a terminal a \
             status line shows the track, position, master level and underruns. Ctrl-C or SIGTERM fades out \
             over 50 ms and stops. See 'djd devices' for device names.
             """
@@ -77,7 +78,8 @@ final class StopSignal: Sendable {
     var received: Int32 { flag.withLock { $0 } }
 }
 
-/// One `djd play` run: a two-deck player fed by a background loader.
+/// One `djd play` run: DJCore's `QueuePlayer` (the daemon's playlist queue) over the files, on the
+/// live scheduler, with a status line.
 final class PlaySession: @unchecked Sendable {
     let files: [String]
     let engine: Engine
@@ -87,10 +89,9 @@ final class PlaySession: @unchecked Sendable {
     let quiet: Bool
     let rate: Int
 
-    /// Tracks decoded in the background: index -> track or the error that says why not.
-    private let loaded = Locked<[Int: Result<Track, DJCoreError>]>([:])
-    private let loadQueue = DispatchQueue(label: "djd.play.loader", qos: .utility)
     private let messages = Locked<[String]>([])
+    /// Durations of the files decoded so far, by queue index.
+    private let durations = Locked<[Int: Double]>([:])
 
     init(files: [String], output: AudioOutput, crossfade: Double, terminal: Bool, quiet: Bool) throws {
         self.files = files
@@ -103,36 +104,6 @@ final class PlaySession: @unchecked Sendable {
         scheduler = try AudioScheduler(engine: engine, output: output, onEvent: { event in
             if let m = event.notice { messages.withLock { $0.append(m) } }
         }, onEngineEvents: { _ in })
-    }
-
-    private func load(_ index: Int) {
-        guard index < files.count else { return }
-        let path = files[index], rate = self.rate
-        loadQueue.async { [loaded] in
-            let result: Result<Track, DJCoreError>
-            do { result = .success(try Track.load(path: path, sampleRate: rate)) } catch let e as DJCoreError {
-                result = .failure(e)
-            } catch {
-                result = .failure(.invalidArgument("\(path): \(error)"))
-            }
-            loaded.withLock { $0[index] = result }
-        }
-    }
-
-    /// Waits for file `index` to be decoded; nil (after saying why) if it failed.
-    private func take(_ index: Int, stop: StopSignal) -> Track? {
-        while stop.received == 0 {
-            if let r = loaded.withLock({ $0.removeValue(forKey: index) }) {
-                switch r {
-                case let .success(t): return t
-                case let .failure(e):
-                    say("skipping \(files[index]): \(e.description)")
-                    return nil
-                }
-            }
-            usleep(5000)
-        }
-        return nil
     }
 
     /// Prints the scheduler's notices that arrived since the last call.
@@ -148,7 +119,17 @@ final class PlaySession: @unchecked Sendable {
     /// Plays everything; returns the exit code (0: all played or stopped by a signal; 1: nothing playable).
     func run() throws -> Int32 {
         let stop = StopSignal()
-        try engine.send([.curve(.constantPower), .assign(deck: 1, .a), .assign(deck: 2, .b), .crossfader(-1, .immediate)])
+        let rate = self.rate, durations = self.durations
+        let player = try QueuePlayer(engine: engine, decks: (1, 2), crossfadeSeconds: crossfadeSeconds) { item in
+            let t = try Track.load(path: item.path, sampleRate: rate)
+            durations.withLock { $0[item.entryID] = t.duration }
+            return t
+        }
+        let events = Locked<[QueueEvent]>([])
+        player.onEvent = { e in events.withLock { $0.append(e) } }
+        let items = files.enumerated().map { i, path in
+            QueueItem(entryID: i, trackID: i, path: path, title: ((path as NSString).lastPathComponent as NSString).deletingPathExtension)
+        }
         let info = scheduler.output
         if !quiet {
             say(String(format: "%@: %d Hz, %@, %d channels%@, period %d frames × %d (%.1f ms buffer)",
@@ -156,49 +137,36 @@ final class PlaySession: @unchecked Sendable {
                        info.cueOnChannels3And4 ? " (cue on 3/4)" : "", info.periodFrames, info.periods,
                        info.bufferLatency * 1000))
         }
-        load(0)
-        var index = 0
         try scheduler.start()
         defer { scheduler.stop(fadeOut: 0) }
+        try player.start(items: items, at: 0)
 
-        var nextIndex = 0          // the next file to try
-        var deck = 2               // the deck of the current track (the first goes to deck 1)
         var played = 0
-        var current: (index: Int, track: Track, start: UInt64, end: UInt64)?
+        var finished = false
         var lastDraw = Date.distantPast
-        while stop.received == 0 {
-            let due = current.map { engine.frame + UInt64((crossfadeSeconds + 5) * Double(rate)) >= $0.end } ?? true
-            if due && nextIndex < files.count {
-                // the next playable file (failures are reported and skipped)
-                var next: Track?
-                while next == nil && nextIndex < files.count && stop.received == 0 {
-                    let i = nextIndex
-                    nextIndex += 1
-                    if nextIndex < files.count { load(nextIndex) }
-                    if let t = take(i, stop: stop) { next = t; index = i }
-                }
-                if let track = next {
-                    let now = engine.frame + UInt64(info.periodFrames)
-                    let fade = current.map { crossfadeFrames($0.track, track) } ?? 0
-                    let start = current.map { max(now, $0.end - UInt64(fade)) } ?? now
-                    deck = 3 - deck
-                    try engine.send(.load(deck: deck, track: track))
-                    try engine.send(.play(deck: deck), at: start)
-                    try engine.send(.crossfader(deck == 1 ? -1 : 1, fade > 0 ? .frames(fade) : .immediate), at: start)
-                    current = (index, track, start, start + UInt64(track.frameCount))
+        while stop.received == 0 && !finished {
+            try player.tick()
+            for e in events.withLock({ e -> [QueueEvent] in defer { e.removeAll() }; return e }) {
+                switch e {
+                case let .trackStarted(index, item, _, _):
                     played += 1
                     if !terminal && !quiet {
-                        print("now playing \(index + 1)/\(files.count): \(files[index]) (\(clock(track.duration)))")
+                        let d = durations.withLock { $0[item.entryID] } ?? 0
+                        print("now playing \((index ?? item.entryID) + 1)/\(files.count): \(item.path) (\(clock(d)))")
                         fflush(nil)
                     }
+                case let .itemSkipped(_, item, error):
+                    say("skipping \(item.path): \(error)")
+                case .queueFinished:
+                    finished = true
+                default:
+                    break
                 }
             }
-            guard let c = current else { break }  // nothing playable at all
-            if nextIndex >= files.count && engine.frame >= c.end + UInt64(info.bufferFrames) { break }
             sayMessages()
-            if terminal, Date().timeIntervalSince(lastDraw) >= 0.1, let c = current {
+            if terminal, Date().timeIntervalSince(lastDraw) >= 0.1 {
                 lastDraw = Date()
-                drawStatus(c.index, c.track, c.start)
+                drawStatus(player.status)
             }
             usleep(10_000)
         }
@@ -215,23 +183,19 @@ final class PlaySession: @unchecked Sendable {
         return played == 0 && !signalled ? 1 : 0
     }
 
-    private func crossfadeFrames(_ a: Track, _ b: Track) -> Int {
-        let want = Int(crossfadeSeconds * Double(rate))
-        return max(0, min(want, Int(a.frameCount / 2), Int(b.frameCount / 2)))
-    }
-
-    private func drawStatus(_ index: Int, _ track: Track, _ start: UInt64) {
+    private func drawStatus(_ q: QueueStatus) {
+        guard let item = q.current else { return }
         let s = engine.state()
-        let pos = Double(engine.frame > start ? engine.frame - start : 0) / Double(rate)
-        let name = (files[index] as NSString).lastPathComponent
+        let pos = q.position ?? 0, duration = q.duration ?? 0
+        let name = (item.path as NSString).lastPathComponent
         let peak = s.master.peakDb
         let level = peak.isFinite ? String(format: "%6.1f dB", peak) : "  -inf dB"
         let meterWidth = 20
         let filled = peak.isFinite ? max(0, min(meterWidth, Int((peak + 60) / 60 * Double(meterWidth)))) : 0
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: meterWidth - filled)
         let line = String(format: "\r\u{1B}[K▶ %d/%d %@  %@ / %@  [%@] %@  underruns %llu",
-                          index + 1, files.count, String(name.prefix(40)), clock(min(pos, track.duration)),
-                          clock(track.duration), bar, level, scheduler.stats.underruns)
+                          (q.index ?? item.entryID) + 1, files.count, String(name.prefix(40)), clock(min(pos, duration)),
+                          clock(duration), bar, level, scheduler.stats.underruns)
         FileHandle.standardError.write(Data(line.utf8))
     }
 }
