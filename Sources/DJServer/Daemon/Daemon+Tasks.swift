@@ -9,7 +9,7 @@ import Foundation
 ///   - analyse: `{"path": file}` or `{"trackID": n}`: analyses (cached by content), stores the result in
 ///     the library; result `{trackID, path, bpm, key, integratedLUFS}`.
 ///   - separate: `{"path": file}` or `{"trackID": n}`, optional `"outputDirectory"` (default
-///     `<state>/stems/<content hash>`): writes drums / bass / other WAVs; result `{stems: {name: path}, ...}`.
+///     `<state>/stems/track-<library id>`): writes drums / bass / other WAVs; result `{stems: {name: path}, ...}`.
 ///   - render: `{"mix": mix file, "output": WAV path}`: renders a mix file offline; result `{output, seconds, peak}`.
 ///   - playlist: `{"action": "add", "playlist": id or name, "path" | "trackID", "position"?}`,
 ///     `{"action": "create", "name", "paths"?}`, `{"action": "start", "playlist", "index"?}`, `{"action": "stop"}`,
@@ -43,9 +43,9 @@ extension Daemon {
             // "analysis": what the prepare-track workflow passes on from its analyse step (not needed here)
             try f.only(["path", "trackID", "outputDirectory", "analysis"])
             let entry = try Self.libraryEntry(f, store: store)
-            let hash = entry.contentHash ?? String(entry.path.hashValue, radix: 16)
+            // one folder per library track: a second separation of the same track replaces the first
             let dir = try f.optionalString("outputDirectory")
-                ?? ((stateDir as NSString).appendingPathComponent("stems") as NSString).appendingPathComponent(hash)
+                ?? ((stateDir as NSString).appendingPathComponent("stems") as NSString).appendingPathComponent("track-\(entry.id)")
             let sep = try StemSeparator()
             let result = try sep.separate(path: entry.path, outputDirectory: dir,
                                           progress: { p in ctx.progress(p, "separating") },
