@@ -134,6 +134,23 @@ struct ServeCLITests {
         #expect(r.status == 0, "\(r.stderr.suffix(2000))")
     }
 
+    @Test func json_logs_are_one_object_per_line() throws {
+        let dir = try CLIAudio.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (p, url) = try start(dir.appendingPathComponent("state").path, extra: ["--log-format", "json"])
+        #expect(try http("GET", "\(url)/api/health").status == 200)
+        p.signal(SIGTERM)
+        let r = p.finish(timeout: 30)
+        #expect(r.status == 0, "\(r.stderr.suffix(1000))")
+        let lines = r.stderr.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count >= 3, "\(r.stderr)")
+        for line in lines {
+            let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(o?["level"] != nil && o?["message"] != nil && o?["ts"] != nil, "not a JSON log line: \(line)")
+        }
+        #expect(lines.contains { $0.contains("shutting down") })
+    }
+
     @Test func serve_refuses_a_missing_sound_card_and_lists_devices() throws {
         let dir = try CLIAudio.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }

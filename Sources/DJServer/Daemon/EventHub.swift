@@ -3,8 +3,8 @@ import Foundation
 import Synchronization
 
 /// Fans events out to the WebSocket connections: task events as they happen, queue and deck events.
-/// Each subscriber has a bounded buffer; a client too slow to keep up loses its oldest events (and is
-/// told how many), it never slows the daemon down.
+/// Each subscriber has a bounded buffer (256 events here, 1024 messages in the connection's writer): a
+/// client too slow to keep up loses its oldest events, silently; it never slows the daemon down.
 public final class EventHub: Sendable {
     private struct State {
         var next = 0
