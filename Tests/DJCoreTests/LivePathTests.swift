@@ -302,17 +302,6 @@ struct LivePathTests {
     }
 }
 
-/// A value behind a lock, for closures the scheduler calls on its own thread.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
 
 /// The live audio thread, checked as a whole: an allocation counter armed on the audio thread from the
 /// start of its loop to its end (every device wait, render and write in between), and in the

@@ -30,11 +30,11 @@ public final class Daemon: @unchecked Sendable {
     public let startedAt = Date()
 
     /// What is loaded on each deck, by the engine's track id (set when a track is handed to the engine).
-    let loadedTracks = Shared<[UInt64: LoadedTrack]>([:])
+    let loadedTracks = Locked<[UInt64: LoadedTrack]>([:])
     private let loaderQueue = DispatchQueue(label: "djd.loader", qos: .userInitiated, attributes: .concurrent)
     private let controlState = Mutex(ControlLoopState())
     private let controlDone = DispatchSemaphore(value: 0)
-    private let schedulerNotices = Shared<[String]>([])
+    private let schedulerNotices = Locked<[String]>([])
 
     struct ControlLoopState {
         var running = false
