@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 
 /// Waits (polling every 2 ms) until `condition` holds; records an issue and throws after `timeout` s.
-func teamWait(_ what: String, timeout: Double = 10, _ condition: () throws -> Bool) throws {
+func teamWait(_ what: String, timeout: Double = 60, _ condition: () throws -> Bool) throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return }
@@ -33,7 +33,7 @@ final class TeamFixture: @unchecked Sendable {
             clock: clock)
     }
 
-    func waitFor(_ id: Int, _ states: Set<TaskState>, timeout: Double = 10) throws -> TeamTask {
+    func waitFor(_ id: Int, _ states: Set<TaskState>, timeout: Double = 60) throws -> TeamTask {
         try teamWait("task \(id) to be \(states.map(\.rawValue).sorted())", timeout: timeout) {
             states.contains(try service.task(id: id).state)
         }
@@ -450,6 +450,8 @@ struct TeamServiceTests {
         try f.service.start()
         let t = try f.service.submit(TaskSpec(kind: .analyse))
         _ = try f.waitFor(t.id, [.succeeded])
+        // the store commits before the event is handed to the subscribers: wait for it, then flush
+        try teamWait("the succeeded event") { seen.withLock { $0.contains { $0.taskID == t.id && $0.type == .succeeded } } }
         f.service.flushEvents()
         let events = seen.withLock { $0 }.filter { $0.taskID == t.id }
         #expect(events.map(\.type) == [.submitted, .started, .progress, .succeeded])
